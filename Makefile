@@ -1,0 +1,27 @@
+# The two commands of the README:
+#   make lab    set everything up, then open the notebooks in JupyterLab
+#   make test   set everything up, then run every test (unit tests + notebooks under nbval)
+PY := $(shell bash scripts/setup-env.sh || echo FAILED)
+ifeq ($(PY),FAILED)
+$(error environment set-up failed: see the messages above (scripts/setup-env.sh))
+endif
+
+.PHONY: lab test unit notebooks bench execute-notebooks
+
+lab:
+	$(PY) -m jupyter lab notebooks/
+
+test: unit notebooks
+
+unit:
+	$(PY) -m pytest tests
+
+notebooks:
+	FES_QUICK=1 $(PY) -m pytest --nbval-lax --nbval-current-env notebooks/
+
+bench:
+	$(PY) benchmarks/synthfaces_speed.py
+
+# Re-run every notebook in full mode and store its outputs (what the repository ships).
+execute-notebooks:
+	$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 notebooks/*.ipynb

@@ -1,0 +1,16 @@
+"""Shared helpers for the Facial Expression Synthesis notebooks.
+
+Notebooks import from here: data (SynthFaces, CelebA), plotting and run-time switches.
+"""
+
+from . import plot
+from .config import cache_dir, default_device, pick, quick_mode
+from .data import (CELEBA_ATTRIBUTES, FACTOR_NAMES, CelebA, SynthFaces, attribute_groups,
+                   export_celeba_layout, render_faces, sample_factors, select_faces)
+from .images import from_uint8, to_png_bytes, to_uint8
+
+__all__ = [
+    "CELEBA_ATTRIBUTES", "FACTOR_NAMES", "CelebA", "SynthFaces", "attribute_groups", "cache_dir",
+    "default_device", "export_celeba_layout", "from_uint8", "pick", "plot", "quick_mode",
+    "render_faces", "sample_factors", "select_faces", "to_png_bytes", "to_uint8",
+]

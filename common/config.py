@@ -1,0 +1,35 @@
+"""Run-time switches every notebook reads.
+
+``FES_QUICK=1`` (set by the test command) switches the notebooks to a quick mode:
+fewer samples and few training steps, so that nbval runs each notebook in under two
+minutes. ``FES_CACHE`` moves the on-disk cache (default ``~/.cache/fes``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+
+def quick_mode() -> bool:
+    """True when ``FES_QUICK`` is set to a non-empty value other than ``0``."""
+    return os.environ.get("FES_QUICK", "0") not in ("", "0")
+
+
+def pick(full: int, quick: int) -> int:
+    """Return ``quick`` in quick mode, else ``full`` (sample counts, steps)."""
+    return quick if quick_mode() else full
+
+
+def cache_dir() -> Path:
+    """Folder for generated data and downloads; created on first use."""
+    path = Path(os.environ.get("FES_CACHE", Path.home() / ".cache" / "fes"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_device() -> torch.device:
+    """CUDA when present, never required."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -1,0 +1,17 @@
+"""Face datasets: SynthFaces (the embedded default) and CelebA (the real thing)."""
+
+from .celeba import CelebA, CelebAError, download_celeba
+from .celeba_names import CELEBA_ATTRIBUTES, attribute_index
+from .export import export_celeba_layout
+from .groups import FaceGroup, attribute_groups, select_faces
+from .synth_factors import (ATTRIBUTE_RULES, FACTOR_NAMES, SYNTH_ATTRIBUTES,
+                            attributes_from_factors, sample_factors)
+from .synth_render import render_faces
+from .synthfaces import SynthFaces
+
+__all__ = [
+    "ATTRIBUTE_RULES", "CELEBA_ATTRIBUTES", "CelebA", "CelebAError", "FACTOR_NAMES", "FaceGroup",
+    "SYNTH_ATTRIBUTES", "SynthFaces", "attribute_groups", "attribute_index",
+    "attributes_from_factors", "download_celeba", "export_celeba_layout", "render_faces",
+    "sample_factors", "select_faces",
+]

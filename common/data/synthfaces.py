@@ -1,0 +1,114 @@
+"""SynthFaces: the embedded default dataset, generated on first use and cached on disk.
+
+Face ``i`` of a split is a pure function of (seed, split, i), so datasets of different
+lengths share their first faces and a deleted cache regenerates the same pixels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from ..config import cache_dir
+from ..images import from_uint8
+from .celeba_names import CELEBA_ATTRIBUTES
+from .synth_factors import FACTOR_NAMES, attributes_from_factors, sample_factors
+from .synth_render import render_faces
+
+SPLITS = ("train", "valid", "test")
+_SPLIT_OFFSET = {"train": 0, "valid": 10_000_000, "test": 20_000_000}
+_RENDERER_FILES = ("synth_factors.py", "synth_render.py", "synth_shapes.py")
+
+
+def renderer_version() -> str:
+    """Short hash of the renderer's source: a cache made by other code is never reused."""
+    digest = hashlib.sha256()
+    for name in _RENDERER_FILES:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def split_indices(split: str, n: int) -> np.ndarray:
+    """Global face indices ``[n]`` of the first ``n`` faces of a split."""
+    if split not in _SPLIT_OFFSET:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    return np.arange(n, dtype=np.int64) + _SPLIT_OFFSET[split]
+
+
+def render_uint8(factors: np.ndarray, size: int, batch: int = 64,
+                 progress: bool = False) -> np.ndarray:
+    """Render ``[N,F]`` factors to ``[N,size,size,3]`` uint8, ``batch`` faces at a time."""
+    out = np.empty((len(factors), size, size, 3), dtype=np.uint8)
+    starts = range(0, len(factors), batch)
+    for start in tqdm(starts, desc=f"SynthFaces {size}px", disable=not progress, unit="batch"):
+        chunk = torch.from_numpy(factors[start:start + batch])
+        faces = render_faces(chunk, size)
+        out[start:start + batch] = (faces * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return out
+
+
+class SynthFaces(Dataset):
+    """Procedural faces with ground-truth factors and CelebA attribute labels.
+
+    Attributes:
+        pixels: ``[N,H,W,3]`` uint8.
+        factors: ``[N, len(FACTOR_NAMES)]`` float32.
+        attributes: ``[N, 40]`` bool, columns ``CELEBA_ATTRIBUTES``.
+    Items are ``(image [3,H,W] in [-1,1], attributes [40] float 0/1)``.
+    """
+
+    attribute_names = CELEBA_ATTRIBUTES
+    factor_names = FACTOR_NAMES
+
+    def __init__(self, n: int = 10_000, size: int = 64, seed: int = 0, split: str = "train",
+                 cache: bool = True, progress: bool = True) -> None:
+        self.n, self.size, self.seed, self.split = n, size, seed, split
+        self.indices = split_indices(split, n)
+        self.factors = sample_factors(seed, self.indices)
+        self.attributes = torch.from_numpy(attributes_from_factors(self.factors))
+        path = self.cache_path() if cache else None
+        if path is not None and path.exists():
+            self.pixels = np.load(path)
+        else:
+            self.pixels = render_uint8(self.factors, size, progress=progress and n >= 2000)
+            if path is not None:
+                _save_atomic(path, self.pixels)
+
+    def cache_path(self) -> Path:
+        name = f"{renderer_version()}_seed{self.seed}_{self.split}_{self.n}_{self.size}px.npy"
+        return cache_dir() / "synthfaces" / name
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
+        return from_uint8(self.pixels[i]), self.attributes[i].float()
+
+    def images(self, indices: np.ndarray | list[int] | slice) -> Tensor:
+        """``[len(indices),3,H,W]`` in [-1,1]."""
+        return from_uint8(self.pixels[indices])
+
+    def factor(self, name: str) -> np.ndarray:
+        """``[N]`` values of one factor."""
+        return self.factors[:, FACTOR_NAMES.index(name)]
+
+
+def _save_atomic(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as f:
+            np.save(f, array)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,105 @@
+"""Figures the notebooks show: image grids, labelled rows, interpolation strips, loss curves.
+
+Images come in as ``[N,3,H,W]`` in [-1,1]; ``common.images.to_uint8`` is the only converter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from .images import to_uint8
+
+
+def image_grid(images: Tensor, ncol: int = 8, titles: Sequence[str] | None = None,
+               scale: float = 1.3, title: str | None = None) -> Figure:
+    """A grid of faces, ``ncol`` per row, with an optional caption under each."""
+    pixels = to_uint8(images)
+    nrow = -(-len(pixels) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(ncol * scale, nrow * scale * (1.15 if titles else 1.0)),
+                             squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < len(pixels):
+            ax.imshow(pixels[k])
+            if titles is not None:
+                ax.set_title(titles[k], fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def labelled_rows(rows: Sequence[Tensor], row_labels: Sequence[str] | None = None,
+                  col_labels: Sequence[str] | None = None, scale: float = 1.3,
+                  title: str | None = None) -> Figure:
+    """Rows of equally many faces; labels on the left and above (e.g. strength -2 .. +2)."""
+    ncol = rows[0].shape[0]
+    fig, axes = plt.subplots(len(rows), ncol, figsize=(ncol * scale + (1.2 if row_labels else 0),
+                                                       len(rows) * scale + 0.4), squeeze=False)
+    for r, row in enumerate(rows):
+        for c, face in enumerate(to_uint8(row)):
+            ax = axes[r, c]
+            ax.imshow(face)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if r == 0 and col_labels is not None:
+                ax.set_title(col_labels[c], fontsize=9)
+            if c == 0 and row_labels is not None:
+                ax.set_ylabel(row_labels[r], fontsize=9, rotation=0, ha="right", va="center")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def strength_labels(strengths: Sequence[float]) -> list[str]:
+    """Column labels for an edit sweep: '-2', '-1', '0', '+1', '+2'."""
+    return [f"{s:+.2g}" if s else "0" for s in strengths]
+
+
+def interpolation_strip(rows: Sequence[Tensor], row_labels: Sequence[str] | None = None,
+                        title: str | None = None) -> Figure:
+    """Interpolations, one per row, with the blend factor above each column."""
+    steps = rows[0].shape[0]
+    labels = [f"{t:.2f}" for t in np.linspace(0.0, 1.0, steps)]
+    return labelled_rows(rows, row_labels, labels, title=title)
+
+
+def loss_curves(history: Mapping[str, Sequence[float]], xlabel: str = "step",
+                title: str | None = None) -> Figure:
+    """One line per named series, log scale when values span more than a decade."""
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for name, values in history.items():
+        ax.plot(np.arange(1, len(values) + 1), values, label=name)
+    values = np.concatenate([np.asarray(v, dtype=float) for v in history.values()])
+    positive = values[values > 0]
+    if len(positive) and positive.max() / positive.min() > 10:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def bar_table(values: Mapping[str, float], title: str | None = None, xlabel: str = "") -> Figure:
+    """Horizontal bars, one per name (attribute frequencies, accuracies)."""
+    names = list(values)
+    fig, ax = plt.subplots(figsize=(6, 0.28 * len(names) + 0.8))
+    ax.barh(names, [values[n] for n in names], color="tab:blue")
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
