@@ -23,7 +23,7 @@ def to_uint8(images: Tensor) -> np.ndarray:
 
 def from_uint8(pixels: np.ndarray | Tensor) -> Tensor:
     """``[N,H,W,3]`` or ``[H,W,3]`` uint8 -> float32 channels-first in [-1,1]."""
-    x = torch.as_tensor(np.asarray(pixels)).float().movedim(-1, -3)
+    x = torch.from_numpy(np.asarray(pixels, dtype=np.float32)).movedim(-1, -3)
     return x / 127.5 - 1.0
 
 

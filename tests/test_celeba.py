@@ -1,0 +1,122 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from common.data import CelebA, CelebAError, SynthFaces, download_celeba, export_celeba_layout
+from common.data.celeba import ATTR_FILE, IMAGE_DIR, PARTITION_FILE
+from common.images import to_uint8
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    splits = {s: SynthFaces(n=n, size=64, split=s, cache=False) for s, n in (("train", 12), ("valid", 4), ("test", 4))}
+    root = export_celeba_layout({s: (d.pixels, d.attributes.numpy()) for s, d in splits.items()},
+                                tmp_path_factory.mktemp("celeba") / "celeba")
+    return root, splits
+
+
+def test_round_trip_keeps_attributes_and_pixels_up_to_jpeg(exported):
+    root, splits = exported
+    for split, original in splits.items():
+        loaded = CelebA(root, split=split, size=64, crop=None)
+        assert len(loaded) == len(original)
+        assert torch.equal(loaded.attributes, original.attributes)
+        difference = np.abs(to_uint8(loaded.images(range(len(loaded)))).astype(int) - original.pixels.astype(int))
+        assert difference.mean() < 3.0
+
+
+def test_attribute_file_has_celebas_exact_format(exported):
+    root, _ = exported
+    lines = (root / ATTR_FILE).read_text().splitlines()
+    assert lines[0] == "20"
+    assert len(lines[1].split()) == 40 and lines[1].split()[0] == "5_o_Clock_Shadow"
+    assert lines[2].startswith("000001.jpg ") and len(lines[2].split()) == 41
+    assert set(lines[2].split()[1:]) <= {"1", "-1"}
+    assert (root / PARTITION_FILE).read_text().splitlines()[-1] == "000020.jpg 2"
+
+
+def test_default_crop_and_resize_on_a_real_sized_image(tmp_path, exported):
+    root, _ = exported
+    copy = tmp_path / "celeba"
+    (copy / IMAGE_DIR).mkdir(parents=True)
+    for name in (ATTR_FILE, PARTITION_FILE):
+        (copy / name).write_bytes((root / name).read_bytes())
+    for path in (root / IMAGE_DIR).iterdir():
+        Image.open(path).resize((178, 218)).save(copy / IMAGE_DIR / path.name)
+    image, labels = CelebA(copy, split="train", size=64)[0]
+    assert image.shape == (3, 64, 64) and labels.shape == (40,)
+
+
+def _broken_copy(tmp_path, root, edit):
+    copy = tmp_path / "broken"
+    (copy / IMAGE_DIR).mkdir(parents=True)
+    for path in (root / IMAGE_DIR).iterdir():
+        (copy / IMAGE_DIR / path.name).write_bytes(path.read_bytes())
+    for name in (ATTR_FILE, PARTITION_FILE):
+        (copy / name).write_text((root / name).read_text())
+    edit(copy)
+    return copy
+
+
+def _replace_line(path: Path, number: int, new: str) -> None:
+    lines = path.read_text().splitlines()
+    lines[number - 1] = new
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_missing_folder_says_how_to_get_celeba(tmp_path):
+    with pytest.raises(CelebAError, match="img_align_celeba.*mmlab"):
+        CelebA(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: (c / ATTR_FILE).unlink(), "missing CelebA file .*list_attr_celeba.txt"),
+    (lambda c: _replace_line(c / ATTR_FILE, 4, "000002.jpg 1 -1"), r"line 4: expected a file name and 40 values, got 3"),
+    (lambda c: _replace_line(c / ATTR_FILE, 3, "000001.jpg " + " ".join(["1"] * 39 + ["0"])), r"line 3: values must be 1 or -1, got '0'"),
+    (lambda c: _replace_line(c / ATTR_FILE, 2, "Smiling Male"), r"line 2: the header does not match"),
+    (lambda c: _replace_line(c / ATTR_FILE, 1, "21"), r"line 1 says 21 images but 20 rows follow"),
+    (lambda c: _replace_line(c / PARTITION_FILE, 5, "000005.jpg 7"), r"list_eval_partition.txt, line 5"),
+    (lambda c: (c / IMAGE_DIR / "000003.jpg").unlink(), r"line 5 lists 000003.jpg, .* does not exist"),
+])
+def test_bad_files_name_the_file_and_line(tmp_path, exported, edit, message):
+    copy = _broken_copy(tmp_path, exported[0], edit)
+    with pytest.raises(CelebAError, match=message):
+        CelebA(copy, split="train", crop=None)
+
+
+def test_image_smaller_than_the_crop_is_explained(exported):
+    dataset = CelebA(exported[0], split="train", crop=148)
+    with pytest.raises(CelebAError, match="smaller than the 148px crop"):
+        dataset[0]
+
+
+def test_export_refuses_an_existing_folder_and_leaves_nothing_on_failure(tmp_path, monkeypatch):
+    faces = SynthFaces(n=3, size=32, cache=False)
+    data = {"train": (faces.pixels, faces.attributes.numpy())}
+    with pytest.raises(FileExistsError):
+        export_celeba_layout(data, tmp_path)
+    calls = []
+
+    def failing_save(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return original_save(self, *args, **kwargs)
+
+    original_save = Image.Image.save
+    monkeypatch.setattr(Image.Image, "save", failing_save)
+    with pytest.raises(OSError, match="disk full"):
+        export_celeba_layout(data, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_google_drive_quota_gives_manual_steps(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise RuntimeError("Too many users have viewed or downloaded this file recently")
+
+    monkeypatch.setattr("torchvision.datasets.CelebA", refuse)
+    with pytest.raises(CelebAError, match="quota.*by hand.*img_align_celeba"):
+        download_celeba(tmp_path)
