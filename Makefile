@@ -21,6 +21,7 @@ notebooks:
 
 bench:
 	$(PY) benchmarks/synthfaces_speed.py
+	$(PY) benchmarks/notebook_runs.py
 
 # Re-run every notebook in full mode and store its outputs (what the repository ships).
 execute-notebooks:

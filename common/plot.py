@@ -103,3 +103,19 @@ def bar_table(values: Mapping[str, float], title: str | None = None, xlabel: str
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def heatmap(matrix: np.ndarray, row_names: Sequence[str], col_names: Sequence[str],
+            title: str | None = None, vmax: float = 1.0) -> Figure:
+    """A signed matrix (correlations, cosines) with its values written in the cells."""
+    fig, ax = plt.subplots(figsize=(0.45 * len(col_names) + 2.2, 0.4 * len(row_names) + 1.4))
+    image = ax.imshow(matrix, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+    ax.set_xticks(range(len(col_names)), col_names, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(row_names)), row_names, fontsize=8)
+    for (r, c), value in np.ndenumerate(matrix):
+        ax.text(c, r, f"{value:.1f}".replace("0.", "."), ha="center", va="center", fontsize=6)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -18,7 +18,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 # The project itself, editable, so notebooks import `common` from any folder.
-if ! "$venv/bin/python" -c "import common, pathlib, sys; sys.exit(pathlib.Path(common.__file__).resolve().parent != pathlib.Path('$here/common').resolve())" 2>/dev/null; then
+if ! (cd / && "$venv/bin/python" -c "import common, pathlib, sys; sys.exit(pathlib.Path(common.__file__).resolve().parent != pathlib.Path('$here/common').resolve())" 2>/dev/null); then
   "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$here" >&2
 fi
 echo "$venv/bin/python"

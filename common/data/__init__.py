@@ -7,11 +7,11 @@ from .groups import FaceGroup, attribute_groups, select_faces
 from .synth_factors import (ATTRIBUTE_RULES, FACTOR_NAMES, SYNTH_ATTRIBUTES,
                             attributes_from_factors, sample_factors)
 from .synth_render import render_faces
-from .synthfaces import SynthFaces
+from .synthfaces import SynthFaces, factor_sweep
 
 __all__ = [
     "ATTRIBUTE_RULES", "CELEBA_ATTRIBUTES", "CelebA", "CelebAError", "FACTOR_NAMES", "FaceGroup",
     "SYNTH_ATTRIBUTES", "SynthFaces", "attribute_groups", "attribute_index",
-    "attributes_from_factors", "download_celeba", "export_celeba_layout", "render_faces",
+    "attributes_from_factors", "download_celeba", "export_celeba_layout", "factor_sweep", "render_faces",
     "sample_factors", "select_faces",
 ]

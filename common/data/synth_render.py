@@ -279,8 +279,8 @@ def _bangs(canvas: Tensor, h: _Head) -> None:
 def _bald(canvas: Tensor, h: _Head) -> None:
     """Tufts above the ears and a shine on the crown."""
     outline, uu = _cap_outline(h)
-    tufts = torch.maximum(torch.maximum(outline + 0.03, h.v - 0.1),
-                          torch.maximum(-0.42 - h.v, (h.half_width - 0.12) - uu.abs()))
+    inner = ellipse(uu, h.v + 0.02, h.half_width - 0.06, 0.98)
+    tufts = torch.maximum(torch.maximum(outline + 0.02, -inner), torch.maximum(h.v - 0.1, -0.45 - h.v))
     paint(canvas, h.alpha(tufts), h.hair)
     shine = ellipse(uu + 0.2 * h.f["light"], h.v + 0.72, 0.22, 0.1)
     paint(canvas, h.alpha(shine) * 0.35, torch.ones(1, 3, 1, 1))

@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from ..config import cache_dir
-from ..images import from_uint8
+from ..images import from_uint8, unit_to_signed
 from .celeba_names import CELEBA_ATTRIBUTES
 from .synth_factors import FACTOR_NAMES, attributes_from_factors, sample_factors
 from .synth_render import render_faces
@@ -112,3 +112,21 @@ def _save_atomic(path: Path, array: np.ndarray) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def factor_sweep(factors: np.ndarray, name: str, values: np.ndarray | list[float],
+                 size: int = 64) -> Tensor:
+    """One face with one factor set to each of ``values`` (everything else fixed).
+
+    Args:
+        factors: ``[F]`` the face's factors (a row of ``SynthFaces.factors``).
+        name: a factor in ``FACTOR_NAMES``, e.g. ``"smile"`` or ``"yaw"``.
+        values: ``[K]`` values for it.
+    Returns:
+        ``[K,3,size,size]`` in [-1,1].
+    """
+    if name not in FACTOR_NAMES:
+        raise KeyError(f"unknown factor {name!r}; factors are: {', '.join(FACTOR_NAMES)}")
+    rows = np.repeat(np.asarray(factors, dtype=np.float32)[None], len(values), axis=0)
+    rows[:, FACTOR_NAMES.index(name)] = values
+    return unit_to_signed(render_faces(torch.from_numpy(rows), size))
