@@ -1,0 +1,149 @@
+"""Directions in a latent space and how to move along them; the same for every model.
+
+Latent codes are flat ``[N, D]``; a direction is a ``[D]`` tensor. References:
+DFC-VAE (Hou et al. 2017) and Glow (Kingma & Dhariwal 2018) for attribute vectors;
+InterFaceGAN (Shen et al. 2020) for SVM boundaries and conditional manipulation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+def unit(direction: Tensor) -> Tensor:
+    """``direction / ||direction||``; a zero vector is an error, not a NaN."""
+    norm = direction.norm()
+    if norm == 0:
+        raise ValueError("a zero vector has no direction")
+    return direction / norm
+
+
+def attribute_direction(codes: Tensor, labels: Tensor) -> Tensor:
+    """Attribute vector ``mean(codes | label) - mean(codes | not label)``.
+
+    Args:
+        codes: ``[N, D]`` latent codes.
+        labels: ``[N]`` bool (or 0/1): which codes have the attribute.
+    Returns:
+        ``[D]``, not normalised: its length is the average distance between the groups.
+    """
+    labels = labels.bool()
+    if labels.all() or not labels.any():
+        raise ValueError("attribute_direction needs codes both with and without the attribute")
+    return codes[labels].mean(0) - codes[~labels].mean(0)
+
+
+@dataclass
+class Boundary:
+    """A linear decision boundary ``n . z + b = 0`` with ``n`` of unit length."""
+
+    normal: Tensor          # [D]
+    offset: float           # b / ||w||
+    val_accuracy: float     # on the held-out 30% of the extremes
+
+
+def svm_boundary(codes: Tensor, scores: Tensor, ratio: float = 0.02, split: float = 0.7,
+                 seed: int = 0) -> Boundary:
+    """InterFaceGAN's ``train_boundary``: a linear SVM separating the top and bottom ``ratio``
+    of codes by score, trained on ``split`` of them and validated on the rest.
+
+    Args:
+        codes: ``[N, D]`` latent codes.
+        scores: ``[N]`` attribute scores (classifier logits or probabilities).
+        ratio: share of samples taken from each end (0.02 keeps 2% positives, 2% negatives).
+    Returns:
+        The unit normal (pointing toward high scores), offset and validation accuracy.
+    """
+    from sklearn.svm import LinearSVC
+
+    x = codes.detach().double().cpu().numpy()
+    order = np.argsort(scores.detach().cpu().numpy())[::-1]
+    count = int(len(order) * ratio)
+    if count < 2:
+        raise ValueError(f"ratio {ratio} of {len(order)} samples leaves {count} per side; use more samples")
+    rng = np.random.default_rng(seed)
+    positives, negatives = rng.permutation(order[:count]), rng.permutation(order[-count:])
+    n_train = int(count * split)
+    train = np.concatenate([positives[:n_train], negatives[:n_train]])
+    valid = np.concatenate([positives[n_train:], negatives[n_train:]])
+    target = lambda k: np.concatenate([np.ones(k), np.zeros(k)])  # noqa: E731
+    svm = LinearSVC(C=1.0, dual="auto", max_iter=10_000).fit(x[train], target(n_train))
+    accuracy = float((svm.predict(x[valid]) == target(len(valid) // 2)).mean()) if len(valid) else float("nan")
+    w = torch.from_numpy(svm.coef_[0]).to(codes.dtype)
+    return Boundary(unit(w), float(svm.intercept_[0] / np.linalg.norm(svm.coef_[0])), accuracy)
+
+
+def condition(direction: Tensor, *others: Tensor) -> Tensor:
+    """Project ``direction`` onto the orthogonal complement of ``others`` (any number),
+    exactly (least squares, not Gram-Schmidt on unnormalised vectors), then normalise.
+
+    Moving along the result leaves the coordinate along every other direction unchanged:
+    InterFaceGAN's conditional manipulation.
+
+    Args:
+        direction: ``[D]``.
+        others: each ``[D]``.
+    Returns:
+        ``[D]`` unit vector orthogonal to every one of ``others``.
+    """
+    if not others:
+        return unit(direction)
+    basis = torch.stack([o.to(direction.dtype) for o in others], dim=1)   # [D, K]
+    coefficients = torch.linalg.lstsq(basis, direction[:, None]).solution  # [K, 1]
+    residual = direction - (basis @ coefficients)[:, 0]
+    if residual.norm() <= 1e-9 * direction.norm():
+        raise ValueError("the direction lies in the span of the conditions; nothing is left to move")
+    return unit(residual)
+
+
+def coordinate(codes: Tensor, direction: Tensor) -> Tensor:
+    """Where codes sit along a direction: ``codes . unit(direction)``, ``[N, D] -> [N]``
+    (a slider starts here, so it opens where the face already is)."""
+    return codes @ unit(direction).to(codes.dtype)
+
+
+def edit(codes: Tensor, strengths: dict[str, float] | None = None,
+         directions: dict[str, Tensor] | None = None) -> Tensor:
+    """Move codes along named directions: ``z + sum_k strength_k * unit(direction_k)``.
+
+    Args:
+        codes: ``[N, D]`` (or ``[D]``).
+        strengths: ``{name: strength}``; a strength is in units of latent distance.
+        directions: ``{name: [D]}``.
+    Returns:
+        Edited codes, same shape as ``codes``.
+    """
+    out = codes.clone()
+    for name, strength in (strengths or {}).items():
+        if strength:
+            out = out + strength * unit(directions[name]).to(codes.dtype)
+    return out
+
+
+def interpolate(z1: Tensor, z2: Tensor, steps: int = 8, mode: str = "lerp") -> Tensor:
+    """Blend two codes: ``[D], [D] -> [steps, D]``, the ends equal to ``z1`` and ``z2``.
+
+    ``lerp``: ``(1 - t) z1 + t z2`` (the write-up's recipe).
+    ``slerp``: along the great circle, keeping the norm typical of Gaussian latents
+    (Shoemake 1985; White 2016 for generative models).
+    """
+    t = torch.linspace(0.0, 1.0, steps, dtype=z1.dtype)[:, None]
+    return blend(z1, z2, t, mode)
+
+
+def blend(z1: Tensor, z2: Tensor, t: Tensor | float, mode: str = "lerp") -> Tensor:
+    """One or more blends at ``t`` in [0, 1] (``[K, 1]`` or a float)."""
+    t = torch.as_tensor(t, dtype=z1.dtype)
+    if mode == "lerp":
+        return (1 - t) * z1 + t * z2
+    if mode != "slerp":
+        raise ValueError(f"mode must be 'lerp' or 'slerp', got {mode!r}")
+    cosine = torch.dot(unit(z1), unit(z2)).clamp(-1.0, 1.0)
+    omega = torch.arccos(cosine)
+    if omega < 1e-6:
+        return (1 - t) * z1 + t * z2
+    return (torch.sin((1 - t) * omega) * z1 + torch.sin(t * omega) * z2) / torch.sin(omega)

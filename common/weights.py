@@ -1,0 +1,168 @@
+"""Weights: our own (safetensors + a manifest in ``weights/``) and foreign downloads.
+
+The manifest (``weights/manifest.json``) records, for every file we ship: its sha256, the
+command that trained it, and the figures it reached (a test reloads each and checks them).
+Foreign files come from a registry of (urls, sha256, destination); a download goes to a
+temporary file beside the destination, is checked, and only then renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+MANIFEST = "manifest.json"
+
+
+class WeightsError(RuntimeError):
+    """A weights file is missing, damaged or does not fit; the message says what to do."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def atomic_path(destination: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary path beside ``destination``, renamed onto it when the block succeeds
+    and deleted when it fails: nothing half-written is ever left at ``destination``."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=suffix)
+    os.close(handle)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, destination)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_manifest(folder: Path = WEIGHTS_DIR) -> dict[str, dict]:
+    path = folder / MANIFEST
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_weights(module: nn.Module, name: str, *, command: str, metrics: dict[str, float],
+                 config: dict | None = None, half: bool = True, folder: Path = WEIGHTS_DIR) -> Path:
+    """Save ``module``'s state dict as ``folder/name`` (safetensors, fp16 floats when
+    ``half``) and record it in the manifest with the training command and its figures."""
+    state = {k: (v.half() if half and v.is_floating_point() else v).contiguous()
+             for k, v in module.state_dict().items()}
+    path = folder / name
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp))
+    manifest = read_manifest(folder)
+    manifest[name] = {"sha256": sha256_of(path), "bytes": path.stat().st_size, "command": command,
+                      "metrics": metrics, "config": config or {}}
+    with atomic_path(folder / MANIFEST) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def load_weights(module: nn.Module, name: str, folder: Path = WEIGHTS_DIR) -> dict:
+    """Load ``folder/name`` into ``module`` (strict), after checking its sha256 against the
+    manifest. Returns the manifest entry (command, metrics, config)."""
+    path = folder / name
+    entry = read_manifest(folder).get(name)
+    if entry is None:
+        raise WeightsError(f"{path} is not in {folder / MANIFEST}; train it with the project's "
+                           "command (see the README) so that the manifest records it")
+    retrain = f"restore it with `git checkout -- weights/{name}` or retrain: {entry['command']}"
+    if not path.exists():
+        raise WeightsError(f"weights file {path} is missing; {retrain}")
+    if sha256_of(path) != entry["sha256"]:
+        raise WeightsError(f"weights file {path} is truncated or modified (sha256 differs from the "
+                           f"manifest); {retrain}")
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as error:
+        raise WeightsError(f"{path} is not a readable safetensors file ({error}); {retrain}") from error
+    own = module.state_dict()
+    try:
+        module.load_state_dict({k: v.to(own[k].dtype) if k in own else v for k, v in state.items()})
+    except RuntimeError as error:
+        raise WeightsError(f"{path} does not fit {type(module).__name__} (different architecture or "
+                           f"config {entry.get('config')}): {error}") from error
+    return entry
+
+
+def load_foreign_pth(path: Path) -> dict[str, torch.Tensor]:
+    """A foreign ``.pth`` state dict, loaded safely (``weights_only``, on the CPU)."""
+    path = Path(path)
+    if not path.exists():
+        raise WeightsError(f"{path} does not exist")
+    try:
+        return torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as error:  # torch raises many kinds for damaged or unsafe files
+        raise WeightsError(f"{path} could not be loaded as a PyTorch weights file "
+                           f"(truncated, not a .pth, or it needs unsafe pickling): {error}") from error
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file we can fetch: where from, what it must hash to, where it goes."""
+
+    name: str
+    urls: tuple[str, ...]
+    sha256: str
+    destination: Path
+    manual: str  # how to get it by hand
+
+
+class DownloadError(RuntimeError):
+    """Every URL failed; the message names the file and where to put it by hand."""
+
+
+def _http_get(url: str, target: Path, timeout: float = 60.0) -> None:
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(target, "wb") as f:
+        while block := response.read(1 << 20):
+            f.write(block)
+
+
+def _gdown_get(url: str, target: Path) -> None:
+    import gdown
+
+    if gdown.download(url, str(target), quiet=False, fuzzy=True) is None:
+        raise OSError("Google Drive refused the download (often its daily quota)")
+
+
+def fetch(item: Download, getter: Callable[[str, Path], None] | None = None) -> Path:
+    """Make sure ``item.destination`` holds the right file, downloading it if needed.
+
+    Each URL is tried in turn (gdown for Google Drive, plain HTTP otherwise) into a
+    temporary file; only a file whose sha256 matches is renamed into place.
+    """
+    if item.destination.exists() and sha256_of(item.destination) == item.sha256:
+        return item.destination
+    reasons = []
+    for url in item.urls:
+        get = getter or (_gdown_get if "drive.google.com" in url else _http_get)
+        try:
+            with atomic_path(item.destination, suffix=".part") as tmp:
+                get(url, tmp)
+                digest = sha256_of(tmp)
+                if digest != item.sha256:
+                    raise ValueError(f"sha256 {digest[:12]}... is not the expected {item.sha256[:12]}...")
+            return item.destination
+        except Exception as error:  # every failure is reported together below
+            reasons.append(f"{url}: {type(error).__name__}: {error}")
+    raise DownloadError(f"could not download {item.name}:\n  " + "\n  ".join(reasons)
+                        + f"\nGet it by hand: {item.manual}\nand put it at {item.destination} "
+                        f"(sha256 {item.sha256}).")

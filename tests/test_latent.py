@@ -1,0 +1,82 @@
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from common.latent import (attribute_direction, blend, condition, coordinate, edit, interpolate,
+                           svm_boundary, unit)
+
+
+def _boundaries(folder):
+    return {p.name: torch.from_numpy(np.load(p)[0]) for p in folder.glob("*.npy")}
+
+
+def test_condition_reproduces_every_interfacegan_conditional_boundary(shared_fixtures):
+    boundaries = _boundaries(shared_fixtures / "interfacegan_boundaries")
+    conditional = [n for n in boundaries if "_c_" in n]
+    assert len(conditional) >= 9
+    for name in conditional:
+        primal, conditions = re.match(r"pggan_celebahq_(\w+?)_c_(\w+)_boundary\.npy", name).groups()
+        others = [boundaries[f"pggan_celebahq_{c}_boundary.npy"] for c in conditions.split("_")]
+        ours = condition(boundaries[f"pggan_celebahq_{primal}_boundary.npy"], *others)
+        cosine = torch.dot(ours, unit(boundaries[name])).item()
+        assert cosine >= 0.999999, (name, cosine)
+
+
+def test_condition_leaves_other_coordinates_unchanged():
+    g = torch.Generator().manual_seed(0)
+    d, a, b, c = torch.randn(4, 32, generator=g, dtype=torch.float64)
+    moved = condition(d, a, b, c)
+    for other in (a, b, c):
+        assert abs(torch.dot(moved, other)) < 1e-12
+    assert torch.dot(moved, d) > 0
+    with pytest.raises(ValueError, match="span"):
+        condition(a + 2 * b, a, b)
+
+
+def test_svm_boundary_recovers_a_planted_direction():
+    g = torch.Generator().manual_seed(1)
+    planted = unit(torch.randn(64, generator=g))
+    codes = torch.randn(5000, 64, generator=g)
+    scores = codes @ planted + 0.05 * torch.randn(5000, generator=g)
+    boundary = svm_boundary(codes, scores, ratio=0.1)
+    assert torch.dot(boundary.normal.float(), planted) > 0.9
+    assert boundary.val_accuracy > 0.95
+    assert abs(boundary.normal.norm().item() - 1) < 1e-6
+
+
+def test_attribute_direction_is_the_difference_of_group_means():
+    codes = torch.tensor([[1.0, 0.0], [3.0, 2.0], [0.0, 0.0], [0.0, 2.0]])
+    labels = torch.tensor([True, True, False, False])
+    assert torch.allclose(attribute_direction(codes, labels), torch.tensor([2.0, 0.0]))
+    with pytest.raises(ValueError, match="both with and without"):
+        attribute_direction(codes, torch.ones(4, dtype=torch.bool))
+
+
+def test_edit_and_coordinate_agree():
+    z = torch.randn(5, 16)
+    d = torch.randn(16)
+    moved = edit(z, {"smile": 1.5}, {"smile": d})
+    assert torch.allclose(coordinate(moved, d) - coordinate(z, d), torch.full((5,), 1.5), atol=1e-5)
+    other = torch.randn(16)
+    other = other - torch.dot(other, unit(d)) * unit(d)
+    assert torch.allclose(coordinate(moved, other), coordinate(z, other), atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["lerp", "slerp"])
+def test_interpolation_ends_at_the_inputs(mode):
+    z1, z2 = torch.randn(2, 128, dtype=torch.float64)
+    path = interpolate(z1, z2, steps=9, mode=mode)
+    assert path.shape == (9, 128)
+    assert torch.allclose(path[0], z1) and torch.allclose(path[-1], z2)
+
+
+def test_slerp_keeps_the_norm_of_gaussian_codes_where_lerp_shrinks_it():
+    z1, z2 = torch.randn(2, 512, generator=torch.Generator().manual_seed(3))
+    middle_lerp = blend(z1, z2, 0.5, "lerp").norm()
+    middle_slerp = blend(z1, z2, 0.5, "slerp").norm()
+    assert middle_lerp < 0.8 * z1.norm()
+    assert abs(middle_slerp - (z1.norm() + z2.norm()) / 2) < 0.05 * z1.norm()
+    with pytest.raises(ValueError, match="lerp"):
+        blend(z1, z2, 0.5, "cubic")
