@@ -37,3 +37,46 @@ def to_png_bytes(image: Tensor) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(to_uint8(image)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+class FaceImageError(ValueError):
+    """An uploaded file cannot be used as a face picture; the message says why."""
+
+
+def load_face_image(data: bytes, size: int, name: str = "the file", min_side: int = 32) -> Tensor:
+    """Any picture file -> ``[3,size,size]`` in [-1,1]: EXIF rotation applied, grayscale,
+    palette and CMYK converted, transparency composited on white, centre-cropped to a
+    square and resized. Raises ``FaceImageError`` naming the file and the problem."""
+    from PIL import ImageOps, UnidentifiedImageError
+
+    try:
+        picture = Image.open(io.BytesIO(data))
+        picture.draft("RGB", (size * 4, size * 4))  # JPEG: decode huge photos at a reduced scale
+        picture.load()
+    except UnidentifiedImageError:
+        raise FaceImageError(f"{name} is not an image file (PNG, JPEG, GIF, BMP, WebP ...)") from None
+    except Image.DecompressionBombError:
+        raise FaceImageError(f"{name} has too many pixels to open safely; resize it first") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise FaceImageError(f"{name} is truncated or damaged ({error})") from None
+    picture = ImageOps.exif_transpose(picture)
+    width, height = picture.size
+    if min(width, height) < min_side:
+        raise FaceImageError(f"{name} is {width}x{height} pixels; a face picture needs at least "
+                             f"{min_side} pixels on its short side")
+    if picture.mode in ("RGBA", "LA", "PA") or (picture.mode == "P" and "transparency" in picture.info):
+        rgba = picture.convert("RGBA")
+        picture = Image.new("RGB", rgba.size, (255, 255, 255))
+        picture.paste(rgba, mask=rgba.getchannel("A"))
+    picture = picture.convert("RGB")
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    picture = picture.crop((left, top, left + side, top + side)).resize((size, size), Image.LANCZOS)
+    return from_uint8(np.asarray(picture))
+
+
+def save_gif(frames: Tensor, path: str, milliseconds: int = 80) -> None:
+    """``[T,3,H,W]`` in [-1,1] -> an endlessly looping animated GIF at ``path``."""
+    pictures = [Image.fromarray(p) for p in to_uint8(frames)]
+    pictures[0].save(path, format="GIF", save_all=True, append_images=pictures[1:],
+                     duration=milliseconds, loop=0)

@@ -92,6 +92,11 @@ class SynthFaces(Dataset):
     def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
         return from_uint8(self.pixels[i]), self.attributes[i].float()
 
+    def batch(self, indices: np.ndarray) -> tuple[Tensor, Tensor, Tensor]:
+        """Training batch: images ``[B,3,H,W]``, attributes ``[B,40]`` 0/1, factors ``[B,F]``."""
+        return (self.images(indices), self.attributes[indices].float(),
+                torch.from_numpy(self.factors[indices]))
+
     def images(self, indices: np.ndarray | list[int] | slice) -> Tensor:
         """``[len(indices),3,H,W]`` in [-1,1]."""
         return from_uint8(self.pixels[indices])

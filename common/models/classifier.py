@@ -1,0 +1,145 @@
+"""Attribute classifier: a small CNN that reads CelebA attributes and SynthFaces factors.
+
+It labels GAN samples for InterFaceGAN, scores every edit, gives the feature space for
+Frechet distances, and is DFC-VAE's feature network when VGG weights are not available.
+Input ``[N,3,H,W]`` in [-1,1] (64x64 trained; any size works through global pooling).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..data.celeba_names import attribute_index
+from ..data.synth_factors import FACTOR_INDEX, SYNTH_ATTRIBUTES
+from ..data.synthfaces import SynthFaces
+from ..train import TrainConfig, train
+from ..weights import load_weights, save_weights
+
+CLASSIFIER_FACTORS = ("smile", "mouth_open", "eye_open", "brow_raise", "yaw", "roll", "face_width",
+                      "jaw", "brow_thickness", "skin_tone", "age", "light")
+WEIGHTS_NAME = "classifier.safetensors"
+
+
+def _block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out),
+                         nn.ReLU(inplace=True))
+
+
+class AttributeClassifier(nn.Module):
+    """Five conv stages (64 -> 32 -> 16 -> 8 -> 4 pixels), global average pooling, and one
+    linear head for attribute logits and factor regressions.
+
+    Attributes:
+        attributes: names of the logits, ``SYNTH_ATTRIBUTES`` (CelebA names).
+        factors: names of the regressed factors, ``CLASSIFIER_FACTORS``.
+    """
+
+    def __init__(self, width: int = 24) -> None:
+        super().__init__()
+        self.attributes, self.factors = SYNTH_ATTRIBUTES, CLASSIFIER_FACTORS
+        w = width
+        self.stages = nn.ModuleList([
+            nn.Sequential(_block(3, w, 1), _block(w, w, 1)),
+            nn.Sequential(_block(w, 2 * w, 2), _block(2 * w, 2 * w, 1)),
+            nn.Sequential(_block(2 * w, 4 * w, 2), _block(4 * w, 4 * w, 1)),
+            nn.Sequential(_block(4 * w, 8 * w, 2), _block(8 * w, 8 * w, 1)),
+            _block(8 * w, 8 * w, 2),
+        ])
+        self.embedding_dim = 8 * w
+        self.head = nn.Linear(8 * w, len(self.attributes) + len(self.factors))
+
+    def feature_maps(self, x: Tensor, upto: int | None = None) -> list[Tensor]:
+        """Activations after each stage: ``[N,w,H,W], [N,2w,H/2,W/2], ...``; stops after
+        stage ``upto`` (0-based) when given."""
+        maps = []
+        for k, stage in enumerate(self.stages):
+            x = stage(x)
+            maps.append(x)
+            if upto is not None and k >= upto:
+                break
+        return maps
+
+    def embed(self, x: Tensor) -> Tensor:
+        """``[N,3,H,W]`` -> ``[N, 8w]`` pooled features (the Frechet-distance space)."""
+        return self.feature_maps(x)[-1].mean(dim=(2, 3))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``[N,3,H,W]`` -> (attribute logits ``[N,A]``, factor estimates ``[N,F]``)."""
+        out = self.head(self.embed(x))
+        return out[:, :len(self.attributes)], out[:, len(self.attributes):]
+
+    @torch.no_grad()
+    def probabilities(self, x: Tensor, batch: int = 256) -> Tensor:
+        """``[N,A]`` attribute probabilities, in eval mode, ``batch`` images at a time."""
+        was_training = self.training
+        self.eval()
+        out = torch.cat([torch.sigmoid(self(x[i:i + batch])[0]) for i in range(0, len(x), batch)])
+        self.train(was_training)
+        return out
+
+    def attribute(self, name: str) -> int:
+        """Column of ``name`` in this classifier's outputs."""
+        if name not in self.attributes:
+            raise KeyError(f"the classifier does not read {name!r}; it reads {', '.join(self.attributes)}")
+        return self.attributes.index(name)
+
+
+_ATTR_COLUMNS = [attribute_index(n) for n in SYNTH_ATTRIBUTES]
+_FACTOR_COLUMNS = [FACTOR_INDEX[n] for n in CLASSIFIER_FACTORS]
+
+
+def classifier_loss(model: AttributeClassifier, batch: tuple[Tensor, Tensor, Tensor],
+                    step: int) -> tuple[Tensor, dict[str, float]]:
+    """Binary cross-entropy on the attributes plus mean squared error on the factors."""
+    images, attributes, factors = batch
+    logits, estimates = model(images)
+    bce = F.binary_cross_entropy_with_logits(logits, attributes[:, _ATTR_COLUMNS])
+    mse = F.mse_loss(estimates, factors[:, _FACTOR_COLUMNS])
+    return bce + mse, {"bce": bce.item(), "factor_mse": mse.item()}
+
+
+@torch.no_grad()
+def evaluate_classifier(model: AttributeClassifier, faces: SynthFaces) -> dict[str, float]:
+    """Per-attribute accuracy and per-factor R^2 on held-out faces."""
+    images, attributes, factors = faces.batch(np.arange(len(faces)))
+    probs = model.probabilities(images)
+    model.eval()
+    estimates = torch.cat([model(images[i:i + 256])[1] for i in range(0, len(images), 256)])
+    truth = attributes[:, _ATTR_COLUMNS].bool()
+    figures = {f"acc/{name}": float(((probs[:, k] > 0.5) == truth[:, k]).float().mean())
+               for k, name in enumerate(model.attributes)}
+    target = factors[:, _FACTOR_COLUMNS]
+    residual = ((estimates - target) ** 2).mean(0)
+    for k, name in enumerate(model.factors):
+        figures[f"r2/{name}"] = float(1 - residual[k] / target[:, k].var())
+    return figures
+
+
+def held_out_faces(n: int = 2000) -> SynthFaces:
+    """The held-out set every classifier figure is measured on (the test split)."""
+    return SynthFaces(n=n, size=64, seed=0, split="test", progress=False)
+
+
+def train_classifier(config: TrainConfig, faces: int = 30_000, save: bool = False,
+                     command: str = "") -> tuple[AttributeClassifier, dict[str, float]]:
+    """Train on SynthFaces, report held-out figures, and optionally ship the weights."""
+    model = AttributeClassifier()
+    train(model, classifier_loss, SynthFaces(n=faces, size=64, seed=0, split="train"), config)
+    model.cpu()
+    figures = evaluate_classifier(model, held_out_faces())
+    for name, value in figures.items():
+        print(f"{name:<28}{value:.4f}")
+    if save:
+        save_weights(model, WEIGHTS_NAME, command=command, metrics=figures,
+                     config={"width": 24, "faces": faces, **{k: getattr(config, k) for k in ("steps", "batch_size", "lr", "seed")}})
+    return model, figures
+
+
+def load_classifier() -> AttributeClassifier:
+    """The shipped classifier, in eval mode."""
+    model = AttributeClassifier()
+    load_weights(model, WEIGHTS_NAME)
+    return model.eval()

@@ -1,0 +1,156 @@
+import datetime
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from common.data import SynthFaces
+from common.images import FaceImageError, load_face_image
+from common.latent import coordinate
+from common.models import LatentModel, PCAFaces
+from common.widgets import EditPanel, InterpolationPanel
+
+
+@pytest.fixture(scope="module")
+def pca():
+    faces = SynthFaces(n=400, size=64, seed=0)
+    return PCAFaces.fit(faces.images(slice(None)), latent_dim=24), faces
+
+
+@pytest.fixture
+def panel(pca, tmp_path):
+    model, faces = pca
+    g = torch.Generator().manual_seed(0)
+    directions = {"smile": torch.randn(24, generator=g), "pose": torch.randn(24, generator=g)}
+    return EditPanel(model, directions, faces=faces.images(range(5)), save_dir=tmp_path)
+
+
+def _png(array, mode=None, **save):
+    buffer = io.BytesIO()
+    Image.fromarray(array, mode).save(buffer, format=save.pop("format", "PNG"), **save)
+    return buffer.getvalue()
+
+
+def _upload(panel, data, name="photo.png"):
+    panel.upload.value = ({"name": name, "type": "image/png", "size": len(data), "content": memoryview(data),
+                           "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
+
+
+def test_pca_faces_is_a_latent_model_that_reconstructs(pca):
+    model, faces = pca
+    assert isinstance(model, LatentModel)
+    images = faces.images(range(16))
+    codes = model.encode(images)
+    assert codes.shape == (16, 24)
+    decoded = model.decode(codes)
+    assert decoded.shape == images.shape and decoded.min() >= -1 and decoded.max() <= 1
+    assert (decoded - images).pow(2).mean() < 0.5 * images.var()
+    assert torch.equal(model.sample_latent(3, seed=1), model.sample_latent(3, seed=1))
+
+
+def test_moving_a_slider_changes_the_image_and_reset_restores_it(panel):
+    before = panel.image.value
+    assert before[:4] == b"\x89PNG"
+    panel.sliders["smile"].value += 1.0
+    assert panel.image.value != before
+    panel.reset()
+    assert panel.image.value == before
+
+
+def test_sliders_open_where_the_face_is(panel):
+    z = panel.code()
+    assert panel.sliders["smile"].value == pytest.approx(float(coordinate(z[None], panel.directions["smile"])), abs=1e-6)
+
+
+def test_keep_other_attributes_holds_the_other_coordinates(panel):
+    panel.keep_others.value = True
+    pose_before = coordinate(panel.code()[None], panel.directions["pose"])
+    panel.sliders["smile"].value += 2.0
+    assert coordinate(panel.code()[None], panel.directions["pose"]) == pytest.approx(float(pose_before), abs=1e-5)
+    panel.keep_others.value = False
+    panel.sliders["smile"].value += 2.0
+    assert coordinate(panel.code()[None], panel.directions["pose"]) != pytest.approx(float(pose_before), abs=1e-3)
+
+
+def test_new_face_changes_the_face(panel):
+    before = panel.image.value
+    panel.new_face()
+    assert panel.image.value != before
+
+
+def _eyes_photo():
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 255, (300, 200, 3), dtype=np.uint8)
+    photo[:150] = [200, 30, 30]
+    return photo
+
+
+@pytest.mark.parametrize("kind", ["gray", "rgba", "palette", "huge", "exif"])
+def test_odd_pictures_are_converted_and_encoded(panel, kind):
+    photo = _eyes_photo()
+    if kind == "gray":
+        data = _png(photo[..., 0], "L")
+    elif kind == "rgba":
+        data = _png(np.dstack([photo, np.full(photo.shape[:2], 128, np.uint8)]), "RGBA")
+    elif kind == "palette":
+        buffer = io.BytesIO()
+        Image.fromarray(photo).convert("P").save(buffer, format="GIF")
+        data = buffer.getvalue()
+    elif kind == "huge":
+        data = _png(np.asarray(Image.fromarray(photo).resize((4000, 3000))), format="JPEG", quality=80)
+    else:
+        rotated = Image.fromarray(photo).transpose(Image.Transpose.ROTATE_90)
+        exif = Image.Exif()
+        exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+        buffer = io.BytesIO()
+        rotated.save(buffer, format="JPEG", quality=95, exif=exif)
+        data = buffer.getvalue()
+        upright = load_face_image(_png(photo, format="JPEG", quality=95), 64)
+        assert (load_face_image(data, 64) - upright).abs().mean() < 0.05
+    before = panel.image.value
+    _upload(panel, data)
+    assert "encoded" in panel.status.value
+    assert panel.image.value != before
+    assert panel.upload.value == ()
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"this is not a picture at all", "is not an image file"),
+    (_png(_eyes_photo())[:400], "truncated or damaged"),
+    (_png(np.zeros((10, 12, 3), np.uint8)), "12x10 pixels"),
+], ids=["not-an-image", "truncated", "too-small"])
+def test_wrong_files_show_a_message_and_the_panel_keeps_working(panel, data, message):
+    with pytest.raises(FaceImageError, match=message):
+        load_face_image(data, 64, name="x.png")
+    before = panel.image.value
+    _upload(panel, data, name="x.png")
+    assert message in panel.status.value and "x.png" in panel.status.value
+    assert panel.image.value == before
+    panel.sliders["pose"].value += 1.0
+    assert panel.image.value != before
+
+
+def test_save_png_and_sweep_gif(panel, tmp_path):
+    path = panel.save_png()
+    assert path.read_bytes() == panel.image.value
+    assert "download" in panel.status.value
+    panel.gif_direction.value = "pose"
+    gif = Image.open(panel.save_gif())
+    assert gif.format == "GIF" and gif.n_frames == 32
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_interpolation_panel_ends_and_modes(pca):
+    model, _ = pca
+    z1, z2 = model.sample_latent(2, seed=5)
+    panel = InterpolationPanel(model, z1, z2)
+    panel.slider.value = 0.0
+    assert panel.image.value == panel.left.value
+    panel.slider.value = 1.0
+    assert panel.image.value == panel.right.value
+    panel.slider.value = 0.5
+    lerp = panel.image.value
+    panel.mode.value = "slerp"
+    assert panel.image.value != lerp
