@@ -9,7 +9,7 @@ endif
 .PHONY: lab test unit notebooks bench execute-notebooks
 
 lab:
-	$(PY) -m jupyter lab notebooks/
+	$(PY) -m jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: unit notebooks
 
@@ -21,6 +21,7 @@ notebooks:
 
 bench:
 	$(PY) benchmarks/synthfaces_speed.py
+	$(PY) benchmarks/slider_latency.py
 	$(PY) benchmarks/notebook_runs.py
 
 # Re-run every notebook in full mode and store its outputs (what the repository ships).

@@ -37,6 +37,18 @@ def attribute_direction(codes: Tensor, labels: Tensor) -> Tensor:
     return codes[labels].mean(0) - codes[~labels].mean(0)
 
 
+def boundary_coordinate(codes: Tensor, labels: Tensor, direction: Tensor) -> float:
+    """Where the attribute flips along ``direction``: the midpoint of the two groups' mean
+    coordinates. A slider centred here reads negative without the attribute, positive with it.
+
+    Args:
+        codes: ``[N, D]``; labels: ``[N]`` bool; direction: ``[D]``.
+    """
+    along = coordinate(codes, direction)
+    labels = labels.bool()
+    return float((along[labels].mean() + along[~labels].mean()) / 2)
+
+
 @dataclass
 class Boundary:
     """A linear decision boundary ``n . z + b = 0`` with ``n`` of unit length."""

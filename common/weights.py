@@ -49,6 +49,7 @@ def atomic_path(destination: Path, suffix: str = ".tmp") -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; shipped files must be readable
         os.replace(tmp, destination)
     finally:
         tmp.unlink(missing_ok=True)

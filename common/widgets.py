@@ -66,8 +66,8 @@ class EditPanel:
         self.image = widgets.Image(format="png", width=display_size, height=display_size)
         self.sliders = {n: widgets.FloatSlider(value=0.0, min=-limit, max=limit, step=SLIDER_STEP, description=n,
                                                continuous_update=True, readout_format="+.2f",
-                                               style={"description_width": "130px"},
-                                               layout=widgets.Layout(width="420px"))
+                                               style={"description_width": "165px"},
+                                               layout=widgets.Layout(width="460px"))
                         for n in self.names}
         self.keep_others = widgets.Checkbox(value=False, description="keep other attributes", indent=False)
         self.reset_button = widgets.Button(description="reset", icon="undo")
@@ -93,6 +93,7 @@ class EditPanel:
             self.status, self.scores,
         ])
         self.widget = widgets.HBox([self.image, controls])
+        self.widget.add_class("fes-edit-panel")
         self.set_face(self._start_code())
 
     def _ipython_display_(self) -> None:

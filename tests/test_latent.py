@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from common.latent import (attribute_direction, blend, condition, coordinate, edit, interpolate,
+from common.latent import (attribute_direction, blend, boundary_coordinate, condition, coordinate, edit, interpolate,
                            svm_boundary, unit)
 
 
@@ -80,3 +80,9 @@ def test_slerp_keeps_the_norm_of_gaussian_codes_where_lerp_shrinks_it():
     assert abs(middle_slerp - (z1.norm() + z2.norm()) / 2) < 0.05 * z1.norm()
     with pytest.raises(ValueError, match="lerp"):
         blend(z1, z2, 0.5, "cubic")
+
+
+def test_boundary_coordinate_is_the_midpoint_of_the_groups():
+    codes = torch.tensor([[4.0, 1.0], [6.0, -1.0], [0.0, 3.0], [2.0, 5.0]])
+    labels = torch.tensor([True, True, False, False])
+    assert boundary_coordinate(codes, labels, torch.tensor([2.0, 0.0])) == pytest.approx(3.0)

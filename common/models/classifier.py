@@ -80,6 +80,17 @@ class AttributeClassifier(nn.Module):
         self.train(was_training)
         return out
 
+    def scorer(self, names: tuple[str, ...] | list[str]):
+        """A function ``images [N,3,H,W] -> {name: probability of the first image}`` for
+        ``EditPanel``'s readout."""
+        columns = [self.attribute(n) for n in names]
+
+        def score(images: Tensor) -> dict[str, float]:
+            probs = self.probabilities(images)[0]
+            return {n: float(probs[c]) for n, c in zip(names, columns)}
+
+        return score
+
     def attribute(self, name: str) -> int:
         """Column of ``name`` in this classifier's outputs."""
         if name not in self.attributes:

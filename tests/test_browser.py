@@ -1,0 +1,100 @@
+"""A real browser drags a slider: JupyterLab on 127.0.0.1, Debian's Chromium driven by
+Playwright. It opens notebook 00, runs all cells, moves the EditPanel's first slider with
+the arrow keys and checks that the face and the readout changed; the screenshot is kept in
+``runs/browser/``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = "00_synthfaces_data.ipynb"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs it with apt-get")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """A JupyterLab server on 127.0.0.1 serving a copy of notebook 00; yields its base URL
+    and token."""
+    shutil.copy(ROOT / "notebooks" / NOTEBOOK, tmp_path / NOTEBOOK)
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, "FES_QUICK": "1"}
+    log = open(tmp_path / "jupyter.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}", "--allow-root"],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    pytest.fail("JupyterLab did not start:\n" + (tmp_path / "jupyter.log").read_text()[-2000:])
+                time.sleep(0.5)
+        yield base, token
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def test_a_real_browser_moves_a_slider_and_the_face_changes(jupyterlab):
+    from playwright.sync_api import sync_playwright
+
+    base, token = jupyterlab
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+        page.locator(".jp-Notebook").wait_for(timeout=60_000)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
+        page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+        panel = page.locator(".fes-edit-panel")
+        panel.wait_for(timeout=180_000)
+        panel.scroll_into_view_if_needed()
+        image = panel.locator("img").first
+        readout = panel.locator(".widget-readout").first
+        page.wait_for_function("img => img.src.startsWith('blob:')", arg=image.element_handle())
+        src_before, readout_before = image.get_attribute("src"), readout.inner_text()
+        handle = panel.locator(".noUi-handle").first
+        handle.focus()
+        for _ in range(12):
+            handle.press("ArrowRight")
+        page.wait_for_function("([img, src]) => img.src !== src", arg=[image.element_handle(), src_before],
+                               timeout=20_000)
+        assert readout.inner_text() != readout_before
+        shots = ROOT / "runs" / "browser"
+        shots.mkdir(parents=True, exist_ok=True)
+        panel.screenshot(path=str(shots / "edit_panel.png"))
+        browser.close()

@@ -1,0 +1,46 @@
+"""The shipped attribute classifier reproduces the figures its manifest records."""
+
+import pytest
+import torch
+
+from common.data import SynthFaces
+from common.models.classifier import (WEIGHTS_NAME, AttributeClassifier, classifier_loss,
+                                      evaluate_classifier, held_out_faces, load_classifier)
+from common.train import TrainConfig, train
+from common.weights import read_manifest
+
+REQUIRED = ("Smiling", "Eyeglasses", "Male", "Bangs", "Bald", "Narrow_Eyes")
+
+
+@pytest.fixture(scope="module")
+def figures():
+    return evaluate_classifier(load_classifier(), held_out_faces())
+
+
+def test_shipped_weights_reach_the_manifest_figures(figures):
+    recorded = read_manifest()[WEIGHTS_NAME]["metrics"]
+    for name, value in recorded.items():
+        assert figures[name] == pytest.approx(value, abs=0.005), name
+
+
+def test_required_attributes_are_read_at_95_percent_or_better(figures):
+    for name in REQUIRED:
+        assert figures[f"acc/{name}"] >= 0.95, name
+
+
+def test_feature_maps_and_embedding_shapes():
+    model = load_classifier()
+    x = torch.zeros(2, 3, 64, 64)
+    shapes = [tuple(m.shape) for m in model.feature_maps(x)]
+    assert shapes == [(2, 24, 64, 64), (2, 48, 32, 32), (2, 96, 16, 16), (2, 192, 8, 8), (2, 192, 4, 4)]
+    assert len(model.feature_maps(x, upto=1)) == 2
+    assert model.embed(x).shape == (2, model.embedding_dim)
+    with pytest.raises(KeyError, match="does not read 'Wearing_Hat'"):
+        model.attribute("Wearing_Hat")
+
+
+def test_a_short_training_run_lowers_the_loss():
+    faces = SynthFaces(n=256, size=64, seed=0)
+    history = train(AttributeClassifier(width=8), classifier_loss, faces,
+                    TrainConfig(steps=30, batch_size=32, lr=3e-3, log_every=10, progress=False))
+    assert history.values["loss"][-1] < 0.8 * history.values["loss"][0]
