@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "runs" / "browser"
 NOTEBOOK = "00_synthfaces_data.ipynb"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -44,7 +45,11 @@ def jupyterlab(tmp_path):
     and token."""
     shutil.copy(ROOT / "notebooks" / NOTEBOOK, tmp_path / NOTEBOOK)
     port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "FES_QUICK": "1"}
+    # JupyterLab 4 renders only the cells in view; render them all so the panel exists.
+    settings = tmp_path / "lab-settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    env = {**os.environ, "FES_QUICK": "1", "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings")}
     log = open(tmp_path / "jupyter.log", "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -72,16 +77,30 @@ def test_a_real_browser_moves_a_slider_and_the_face_changes(jupyterlab):
     from playwright.sync_api import sync_playwright
 
     base, token = jupyterlab
+    SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
         page.locator(".jp-Notebook").wait_for(timeout=60_000)
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
-        page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
+        for attempt in range(3):  # a Run All sent while the kernel still connects can be dropped
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
+            page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+            try:
+                page.locator(".jp-InputPrompt", has_text="[1]:").wait_for(timeout=20_000)
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
         panel = page.locator(".fes-edit-panel")
-        panel.wait_for(timeout=180_000)
+        try:
+            panel.wait_for(timeout=180_000)
+        except Exception:
+            page.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            pytest.fail("no EditPanel appeared; stderr outputs: "
+                        + " | ".join(errors.all_inner_texts())[-2000:] + f"; screenshot in {SHOTS}")
         panel.scroll_into_view_if_needed()
         image = panel.locator("img").first
         readout = panel.locator(".widget-readout").first
@@ -94,7 +113,5 @@ def test_a_real_browser_moves_a_slider_and_the_face_changes(jupyterlab):
         page.wait_for_function("([img, src]) => img.src !== src", arg=[image.element_handle(), src_before],
                                timeout=20_000)
         assert readout.inner_text() != readout_before
-        shots = ROOT / "runs" / "browser"
-        shots.mkdir(parents=True, exist_ok=True)
-        panel.screenshot(path=str(shots / "edit_panel.png"))
+        panel.screenshot(path=str(SHOTS / "edit_panel.png"))
         browser.close()
