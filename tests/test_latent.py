@@ -86,3 +86,20 @@ def test_boundary_coordinate_is_the_midpoint_of_the_groups():
     codes = torch.tensor([[4.0, 1.0], [6.0, -1.0], [0.0, 3.0], [2.0, 5.0]])
     labels = torch.tensor([True, True, False, False])
     assert boundary_coordinate(codes, labels, torch.tensor([2.0, 0.0])) == pytest.approx(3.0)
+
+
+def test_attribute_direction_on_synthfaces_codes_points_along_the_smile_factor():
+    from common.data import SynthFaces
+    from common.data.celeba_names import attribute_index
+    from common.models import PCAFaces
+
+    faces = SynthFaces(n=2000, size=64, seed=0)
+    images = faces.images(slice(None))
+    codes = PCAFaces.fit(images[:1500], latent_dim=64).encode(images).double()
+    smile = torch.from_numpy(faces.factor("smile")).double()
+    design = torch.cat([codes, torch.ones(len(codes), 1, dtype=torch.float64)], dim=1)
+    regression = torch.linalg.lstsq(design, smile[:, None]).solution[:-1, 0]  # the factor's direction
+    smiling = attribute_direction(codes, faces.attributes[:, attribute_index("Smiling")])
+    assert torch.dot(unit(smiling), unit(regression)) > 0.9
+    unrelated = attribute_direction(codes, faces.attributes[:, attribute_index("Eyeglasses")])
+    assert abs(torch.dot(unit(unrelated), unit(regression))) < 0.3
