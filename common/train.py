@@ -7,15 +7,22 @@
 - checkpoints every ``checkpoint_every`` steps, written atomically; ``resume=True``
   continues from the last one with its optimizer state and step count;
 - a NaN or inf loss stops the run, keeps the last good checkpoint and says what happened;
-- CUDA when present (mixed precision, channels_last), the CPU otherwise.
+- CUDA when present (mixed precision, channels_last), the CPU otherwise;
+- several processes (GPUs, or CPU processes with gloo) under ``torchrun``: each takes its
+  share of the step's batch and DDP averages the gradients.
 
-Command line: ``python -m common.train classifier --steps 3000 --out runs/classifier``.
+Command line (one process, or ``torchrun --nproc_per_node=N -m common.train ...``)::
+
+    python -m common.train classifier --steps 3000 --save
+    python -m common.train vae --kind beta_h --data synth --steps 3000 --save
+    python -m common.train vae --data celeba --celeba-root /data/celeba --steps 50000
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -23,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset, default_collate
 from tqdm.auto import tqdm
 
@@ -129,13 +138,28 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
         torch.save(state, tmp)
 
 
+def _distributed(device: torch.device) -> tuple[int, int, torch.device]:
+    """(rank, world size, device) under torchrun; (0, 1, device) otherwise."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0, 1, device
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return dist.get_rank(), dist.get_world_size(), device
+
+
 def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConfig,
           resume: bool = True, on_log: Callable[[int, History], None] | None = None) -> History:
     """Optimise ``model`` with Adam on ``loss_fn(model, batch, step) -> (loss, figures)``.
 
+    ``loss_fn`` must compute through ``model(...)`` (its forward), so that DDP can average
+    gradients; under torchrun only rank 0 shows progress and writes checkpoints.
     Returns the history of logged figures (also stored in each checkpoint).
     """
     device = torch.device(config.device) if config.device else default_device()
+    rank, world, device = _distributed(device)
     cuda = device.type == "cuda"
     torch.manual_seed(config.seed)
     model.to(device)
@@ -147,20 +171,27 @@ def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConf
     if resume and checkpoint is not None and checkpoint.exists():
         step, history = load_checkpoint(checkpoint, model, optimizer)
         model.to(device)
+    net = DistributedDataParallel(model, device_ids=[device.index] if cuda else None) if world > 1 else model
     scaler = torch.amp.GradScaler("cuda", enabled=cuda)
     sums: dict[str, float] = {}
     model.train()
-    bar = tqdm(total=config.steps, initial=step, disable=not config.progress, desc="training", unit="step")
+    lead = rank == 0
+    bar = tqdm(total=config.steps, initial=step, disable=not (config.progress and lead), desc="training", unit="step")
     while step < config.steps:
-        batch = to_device(make_batch(dataset, batch_indices(len(dataset), config.batch_size, config.seed, step)), device)
+        rows = batch_indices(len(dataset), config.batch_size, config.seed, step)[rank::world]
+        batch = to_device(make_batch(dataset, rows), device)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-            loss, figures = loss_fn(model, batch, step)
-        if not math.isfinite(loss.item()):
+            loss, figures = loss_fn(net, batch, step)
+        value = loss.detach().float()
+        if world > 1:
+            dist.all_reduce(value)  # every process stops together if any diverged
+            value /= world
+        if not math.isfinite(value.item()):
             bar.close()
             kept = f"the last good checkpoint {checkpoint} is kept" if checkpoint and checkpoint.exists() else "no checkpoint was written"
-            raise TrainingDiverged(f"loss became {loss.item()} at step {step}; training stopped and {kept}. "
+            raise TrainingDiverged(f"loss became {value.item()} at step {step}; training stopped and {kept}. "
                                    "Lower the learning rate or add gradient clipping, then resume.")
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -170,41 +201,48 @@ def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConf
         scaler.step(optimizer)
         scaler.update()
         step += 1
-        for name, value in {"loss": loss.item(), **figures}.items():
-            sums[name] = sums.get(name, 0.0) + value
+        for name, figure in {"loss": value.item(), **figures}.items():
+            sums[name] = sums.get(name, 0.0) + figure
         if step % config.log_every == 0 or step == config.steps:
             count = config.log_every if step % config.log_every == 0 else step % config.log_every
             history.add(step, {name: total / count for name, total in sums.items()})
             sums = {}
             bar.set_postfix(loss=f"{history.values['loss'][-1]:.4g}")
-            if on_log is not None:
+            if on_log is not None and lead:
                 on_log(step, history)
         bar.update(1)
-        if checkpoint is not None and (step % config.checkpoint_every == 0 or step == config.steps):
+        if lead and checkpoint is not None and (step % config.checkpoint_every == 0 or step == config.steps):
             save_checkpoint(checkpoint, model, optimizer, step, history, config)
     bar.close()
+    if world > 1:
+        dist.barrier()
     model.eval()
     return history
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .models.classifier import train_classifier
+    from .recipes import RECIPES, RecipeError
 
-    recipes = {"classifier": train_classifier}
     parser = argparse.ArgumentParser(prog="python -m common.train", description="Train a model of this project.")
-    parser.add_argument("model", choices=sorted(recipes))
+    parser.add_argument("model", choices=sorted(RECIPES))
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--lr", type=float, default=None, help="default: the recipe's")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="checkpoint folder (default runs/MODEL)")
+    parser.add_argument("--out", default=None, help="checkpoint folder (default runs/NAME)")
+    parser.add_argument("--data", choices=("synth", "celeba"), default="synth")
+    parser.add_argument("--celeba-root", default=None, help="folder holding img_align_celeba/ and the lists")
     parser.add_argument("--faces", type=int, default=30_000, help="SynthFaces training faces")
-    parser.add_argument("--save", action="store_true", help="save the result into weights/ with the manifest")
+    parser.add_argument("--kind", default="vanilla", help="vae: vanilla | beta_h | beta_b")
+    parser.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
+    parser.add_argument("--save", action="store_true", help="ship the result in weights/ with the manifest")
     args = parser.parse_args(argv)
-    config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                         out=args.out or f"runs/{args.model}")
     command = "python -m common.train " + " ".join(sys.argv[1:] if argv is None else argv)
-    recipes[args.model](config, faces=args.faces, save=args.save, command=command)
+    try:
+        RECIPES[args.model](args, command)
+    except RecipeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -15,8 +15,7 @@ from torch import Tensor, nn
 from ..data.celeba_names import attribute_index
 from ..data.synth_factors import FACTOR_INDEX, SYNTH_ATTRIBUTES
 from ..data.synthfaces import SynthFaces
-from ..train import TrainConfig, train
-from ..weights import load_weights, save_weights
+from ..weights import load_weights
 
 CLASSIFIER_FACTORS = ("smile", "mouth_open", "eye_open", "brow_raise", "yaw", "roll", "face_width",
                       "jaw", "brow_thickness", "skin_tone", "age", "light")
@@ -132,21 +131,6 @@ def evaluate_classifier(model: AttributeClassifier, faces: SynthFaces) -> dict[s
 def held_out_faces(n: int = 2000) -> SynthFaces:
     """The held-out set every classifier figure is measured on (the test split)."""
     return SynthFaces(n=n, size=64, seed=0, split="test", progress=False)
-
-
-def train_classifier(config: TrainConfig, faces: int = 30_000, save: bool = False,
-                     command: str = "") -> tuple[AttributeClassifier, dict[str, float]]:
-    """Train on SynthFaces, report held-out figures, and optionally ship the weights."""
-    model = AttributeClassifier()
-    train(model, classifier_loss, SynthFaces(n=faces, size=64, seed=0, split="train"), config)
-    model.cpu()
-    figures = evaluate_classifier(model, held_out_faces())
-    for name, value in figures.items():
-        print(f"{name:<28}{value:.4f}")
-    if save:
-        save_weights(model, WEIGHTS_NAME, command=command, metrics=figures,
-                     config={"width": 24, "faces": faces, **{k: getattr(config, k) for k in ("steps", "batch_size", "lr", "seed")}})
-    return model, figures
 
 
 def load_classifier() -> AttributeClassifier:

@@ -1,0 +1,92 @@
+"""Disentanglement scores of latent codes against SynthFaces' known factors.
+
+- MIG, the mutual information gap (Chen et al. 2018): for each factor, the gap between the
+  two code dimensions most informative about it, divided by the factor's entropy; averaged.
+- DCI (Eastwood & Williams 2018): from an importance matrix ``R [D, K]`` (absolute Lasso
+  weights of per-factor regressions on standardised codes), *disentanglement* (does each
+  code dimension explain one factor?), *completeness* (is each factor explained by one
+  dimension?) and *informativeness* (held-out R^2 of the regressions).
+
+Codes are ``[N, D]`` arrays, factors ``[N, K]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.linear_model import Lasso
+from sklearn.metrics import mutual_info_score
+
+from .data.synth_factors import FACTOR_INDEX
+
+# Factors scored by default: the continuous ones a face model should disentangle.
+DISENTANGLEMENT_FACTORS = ("smile", "mouth_open", "eye_open", "brow_raise", "yaw", "roll", "face_width",
+                           "jaw", "skin_tone", "age", "bg_hue", "bg_value", "light")
+
+
+def factor_columns(factors: np.ndarray, names: tuple[str, ...] = DISENTANGLEMENT_FACTORS) -> np.ndarray:
+    """The ``names`` columns of a SynthFaces factor array, ``[N, len(names)]``."""
+    return factors[:, [FACTOR_INDEX[n] for n in names]]
+
+
+def _discretise(values: np.ndarray, bins: int) -> np.ndarray:
+    """Equal-width histogram bins of each column, ``[N, K] -> [N, K]`` int."""
+    out = np.zeros(values.shape, dtype=np.int64)
+    for k in range(values.shape[1]):
+        edges = np.histogram_bin_edges(values[:, k], bins=bins)
+        out[:, k] = np.digitize(values[:, k], edges[1:-1])
+    return out
+
+
+def mutual_information_gap(codes: np.ndarray, factors: np.ndarray, bins: int = 20) -> float:
+    """MIG in [0, 1]: 1 when every factor lives in one code dimension alone."""
+    c, f = _discretise(codes, bins), _discretise(factors, bins)
+    gaps = []
+    for k in range(f.shape[1]):
+        entropy = mutual_info_score(f[:, k], f[:, k])
+        if entropy == 0:
+            continue
+        information = np.sort([mutual_info_score(c[:, d], f[:, k]) for d in range(c.shape[1])])[::-1]
+        gaps.append((information[0] - information[1]) / entropy)
+    return float(np.mean(gaps))
+
+
+@dataclass
+class DCI:
+    disentanglement: float
+    completeness: float
+    informativeness: float
+    importance: np.ndarray  # [D, K]
+
+
+def _entropy_one_minus(p: np.ndarray, base: int) -> np.ndarray:
+    """``1 - H(p) / log(base)`` for each row of a probability matrix."""
+    p = np.clip(p, 1e-12, 1.0)
+    return 1.0 - (-(p * np.log(p)).sum(axis=1) / np.log(base))
+
+
+def dci(codes: np.ndarray, factors: np.ndarray, train_share: float = 0.8, alpha: float = 0.01,
+        seed: int = 0) -> DCI:
+    """Disentanglement, completeness and informativeness of ``codes`` for ``factors``."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(codes))
+    split = int(len(codes) * train_share)
+    train, test = order[:split], order[split:]
+    x = (codes - codes[train].mean(0)) / (codes[train].std(0) + 1e-8)
+    y = (factors - factors[train].mean(0)) / (factors[train].std(0) + 1e-8)
+    importance = np.zeros((codes.shape[1], factors.shape[1]))
+    scores = []
+    for k in range(factors.shape[1]):
+        model = Lasso(alpha=alpha, max_iter=5000).fit(x[train], y[train, k])
+        importance[:, k] = np.abs(model.coef_)
+        scores.append(model.score(x[test], y[test, k]))
+    total = importance.sum()
+    if total == 0:
+        return DCI(0.0, 0.0, float(np.mean(scores)), importance)
+    per_code = importance / np.maximum(importance.sum(axis=1, keepdims=True), 1e-12)
+    weights = importance.sum(axis=1) / total
+    disentanglement = float((weights * _entropy_one_minus(per_code, factors.shape[1])).sum())
+    per_factor = (importance / np.maximum(importance.sum(axis=0, keepdims=True), 1e-12)).T
+    completeness = float(_entropy_one_minus(per_factor, codes.shape[1]).mean())
+    return DCI(disentanglement, completeness, float(np.mean(scores)), importance)

@@ -1,0 +1,177 @@
+"""Convolutional VAE and beta-VAE for 64x64 faces (Kingma & Welling 2014; Higgins et al.
+2017; Burgess et al. 2018).
+
+Loss per image, averaged over the batch::
+
+    reconstruction = sum over pixels of (x - x_hat)^2       (a per-image sum, not a mean)
+    vanilla:  reconstruction + KL
+    beta_h:   reconstruction + beta * KL                    (Higgins: beta = 4)
+    beta_b:   reconstruction + gamma * |KL - C(step)|       (Burgess: gamma = 1000, C grows
+                                                             linearly 0 -> c_max = 25 nats)
+
+The squared error summed over the image is the Gaussian negative log-likelihood with
+variance 1/2 (up to a constant), so the KL weight is the *effective* beta of the ELBO:
+beta = 1 is the true ELBO, beta = 4 is Higgins' beta = 4. (A pixel-mean reconstruction,
+as some popular code uses, silently divides the data term by 12,288 and makes every
+published beta meaningless.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+KINDS = ("vanilla", "beta_h", "beta_b")
+
+
+@dataclass
+class VAEConfig:
+    kind: str = "vanilla"
+    latent_dim: int = 128
+    channels: tuple[int, ...] = (32, 64, 128, 256)
+    image_size: int = 64
+    beta: float = 4.0          # beta_h
+    gamma: float = 1000.0      # beta_b
+    c_max: float = 25.0        # beta_b, nats
+    c_stop_step: int = 3000    # beta_b: C reaches c_max here
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"VAE kind must be one of {KINDS}, got {self.kind!r}")
+        self.channels = tuple(self.channels)
+
+
+def _down(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, 2, 1), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2))
+
+
+def _up(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.ConvTranspose2d(c_in, c_out, 3, 2, 1, output_padding=1), nn.BatchNorm2d(c_out),
+                         nn.LeakyReLU(0.2))
+
+
+class VAE(nn.Module):
+    """Encoder: stride-2 convs (BatchNorm, LeakyReLU) down to ``image_size / 2^L`` pixels,
+    then linear heads for mu and log-variance ``[N, latent_dim]``. Decoder: the mirror,
+    transposed convs up to the image, tanh output in [-1, 1]."""
+
+    def __init__(self, config: VAEConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or VAEConfig()
+        self.latent_dim, self.image_size = config.latent_dim, config.image_size
+        ch = config.channels
+        self.bottom = config.image_size // 2 ** len(ch)
+        flat = ch[-1] * self.bottom ** 2
+        self.encoder = nn.Sequential(*[_down(a, b) for a, b in zip((3, *ch[:-1]), ch)], nn.Flatten())
+        self.to_mu = nn.Linear(flat, config.latent_dim)
+        self.to_logvar = nn.Linear(flat, config.latent_dim)
+        self.from_latent = nn.Linear(config.latent_dim, flat)
+        rev = ch[::-1]
+        self.decoder = nn.Sequential(*[_up(a, b) for a, b in zip(rev, (*rev[1:], rev[-1]))],
+                                     nn.Conv2d(rev[-1], 3, 3, 1, 1), nn.Tanh())
+
+    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``[N,3,H,W]`` -> (mu, logvar), each ``[N,D]``."""
+        h = self.encoder(x)
+        return self.to_mu(h), self.to_logvar(h).clamp(-30.0, 20.0)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """``[N,D]`` -> ``[N,3,H,W]`` in [-1,1]."""
+        h = self.from_latent(z).view(len(z), self.config.channels[-1], self.bottom, self.bottom)
+        return self.decoder(h)
+
+    def encode(self, x: Tensor) -> Tensor:
+        """Deterministic code: the posterior mean ``[N,D]``."""
+        return self.posterior(x)[0]
+
+    def encode_sample(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """A sampled code ``mu + sigma * eps`` (the write-up's variant), ``[N,D]``."""
+        mu, logvar = self.posterior(x)
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device)
+        return mu + eps * torch.exp(0.5 * logvar)
+
+    def sample_latent(self, n: int, seed: int | None = None) -> Tensor:
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        return torch.randn(n, self.latent_dim, generator=generator)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Training pass: (reconstruction ``[N,3,H,W]``, mu, logvar) with a reparameterised sample."""
+        mu, logvar = self.posterior(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.decode(z), mu, logvar
+
+
+def kl_divergence(mu: Tensor, logvar: Tensor) -> Tensor:
+    """``KL(N(mu, sigma^2) || N(0, I))`` per image, ``[N,D] -> [N]``."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
+
+
+def capacity(config: VAEConfig, step: int) -> float:
+    """Burgess' target KL ``C`` at ``step`` (nats)."""
+    return config.c_max * min(1.0, step / max(1, config.c_stop_step))
+
+
+def vae_objective(config: VAEConfig, x: Tensor, reconstruction: Tensor, mu: Tensor, logvar: Tensor,
+                  step: int) -> tuple[Tensor, dict[str, float]]:
+    """The loss of ``config.kind`` (module docstring) and its parts, per image."""
+    rec = (reconstruction.float() - x.float()).pow(2).flatten(1).sum(1).mean()
+    kl = kl_divergence(mu.float(), logvar.float()).mean()
+    if config.kind == "vanilla":
+        regulariser = kl
+    elif config.kind == "beta_h":
+        regulariser = config.beta * kl
+    else:
+        regulariser = config.gamma * (kl - capacity(config, step)).abs()
+    return rec + regulariser, {"reconstruction": rec.item(), "kl": kl.item()}
+
+
+def vae_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int) -> tuple[Tensor, dict[str, float]]:
+    """Training loss for ``common.train.train`` (``model`` may be wrapped in DDP)."""
+    x = batch[0]
+    reconstruction, mu, logvar = model(x)
+    config = getattr(model, "module", model).config
+    return vae_objective(config, x, reconstruction, mu, logvar, step)
+
+
+def config_dict(config: VAEConfig) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
+
+
+@torch.no_grad()
+def evaluate_vae(model: VAE, images: Tensor, factors: Tensor | None = None) -> dict[str, float]:
+    """Held-out figures: reconstruction error of ``decode(mu)`` (per-image sum and per-pixel
+    mean of squared error, images in [-1,1]), KL per image, and with SynthFaces factors
+    ``[N,F]`` the MIG and DCI disentanglement of the codes."""
+    from ..metrics import dci, factor_columns, mutual_information_gap
+
+    model.eval()
+    mus, logvars, errors = [], [], []
+    for start in range(0, len(images), 256):
+        x = images[start:start + 256]
+        mu, logvar = model.posterior(x)
+        errors.append((model.decode(mu) - x).pow(2).flatten(1).sum(1))
+        mus.append(mu)
+        logvars.append(logvar)
+    mu, logvar, error = torch.cat(mus), torch.cat(logvars), torch.cat(errors)
+    figures = {"reconstruction_sse": float(error.mean()), "pixel_mse": float(error.mean() / images[0].numel()),
+               "kl": float(kl_divergence(mu, logvar).mean())}
+    if factors is not None:
+        truth = factor_columns(factors.numpy())
+        figures["mig"] = mutual_information_gap(mu.numpy(), truth)
+        figures["dci_disentanglement"] = dci(mu.numpy(), truth).disentanglement
+    return figures
+
+
+def load_vae(kind: str = "vanilla") -> VAE:
+    """A shipped VAE (``weights/vae_<kind>.safetensors``), in eval mode."""
+    from ..weights import load_weights, read_manifest
+
+    name = f"vae_{kind}.safetensors"
+    entry = read_manifest().get(name, {})
+    config = VAEConfig(**{k: v for k, v in entry.get("config", {}).items() if k in VAEConfig.__dataclass_fields__})
+    model = VAE(config)
+    load_weights(model, name)
+    return model.eval()

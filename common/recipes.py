@@ -1,0 +1,79 @@
+"""What ``python -m common.train MODEL`` trains: data, model, loss, figures, shipped weights."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .data.celeba import CelebA, CelebAError
+from .data.synthfaces import SynthFaces
+from .models.classifier import WEIGHTS_NAME, AttributeClassifier, classifier_loss, evaluate_classifier, held_out_faces
+from .models.vae import VAE, VAEConfig, config_dict, evaluate_vae, vae_loss
+from .train import TrainConfig, train
+from .weights import save_weights
+
+
+class RecipeError(RuntimeError):
+    """A user-facing problem (missing data, bad option); printed without a traceback."""
+
+
+def training_data(args: argparse.Namespace) -> Dataset:
+    if args.data == "synth":
+        return SynthFaces(n=args.faces, size=64, seed=args.seed, split="train")
+    if not args.celeba_root:
+        raise RecipeError("--data celeba needs --celeba-root FOLDER (holding img_align_celeba/ and the lists)")
+    try:
+        return CelebA(args.celeba_root, split="train", size=64)
+    except CelebAError as error:
+        raise RecipeError(str(error)) from None
+
+
+def train_config(args: argparse.Namespace, name: str, lr: float) -> TrainConfig:
+    return TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr or lr, seed=args.seed,
+                       out=args.out or f"runs/{name}", device=args.device)
+
+
+def _report(figures: dict[str, float]) -> None:
+    for name, value in figures.items():
+        print(f"{name:<28}{value:.4f}")
+
+
+def classifier_recipe(args: argparse.Namespace, command: str) -> None:
+    if args.data != "synth":
+        raise RecipeError("the attribute classifier trains on SynthFaces (its factors are the targets)")
+    config = train_config(args, "classifier", lr=2e-3)
+    torch.manual_seed(args.seed)
+    model = AttributeClassifier()
+    train(model, classifier_loss, training_data(args), config)
+    figures = evaluate_classifier(model.cpu(), held_out_faces())
+    _report(figures)
+    if args.save:
+        save_weights(model, WEIGHTS_NAME, command=command, metrics=figures,
+                     config={"width": 24, "faces": args.faces, "steps": config.steps,
+                             "batch_size": config.batch_size, "lr": config.lr, "seed": config.seed})
+
+
+def vae_recipe(args: argparse.Namespace, command: str) -> None:
+    try:
+        vae_config = VAEConfig(kind=args.kind, c_stop_step=args.steps)
+    except ValueError as error:
+        raise RecipeError(str(error)) from None
+    data = training_data(args)
+    config = train_config(args, f"vae_{args.kind}", lr=1e-3)
+    torch.manual_seed(args.seed)
+    model = VAE(vae_config)
+    train(model, vae_loss, data, config)
+    held_out = held_out_faces()
+    images, _, factors = held_out.batch(np.arange(len(held_out)))
+    figures = evaluate_vae(model.cpu(), images, factors)
+    _report(figures)
+    if args.save:
+        save_weights(model, f"vae_{args.kind}.safetensors", command=command, metrics=figures,
+                     config={**config_dict(vae_config), "steps": config.steps, "batch_size": config.batch_size,
+                             "lr": config.lr, "seed": config.seed, "data": args.data})
+
+
+RECIPES = {"classifier": classifier_recipe, "vae": vae_recipe}

@@ -1,0 +1,120 @@
+"""The shared training loop: resume after a kill, the NaN guard, damaged checkpoints, DDP."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from common.data import SynthFaces
+from common.models.classifier import AttributeClassifier, classifier_loss
+from common.train import CHECKPOINT, CheckpointError, TrainConfig, TrainingDiverged, train
+
+TINY = dict(steps=40, batch_size=16, lr=3e-3, log_every=5, checkpoint_every=10, progress=False)
+
+# Trains a tiny classifier; sleeps at step PAUSE so the test can kill it there.
+RUNNER = textwrap.dedent("""
+    import sys, time, torch
+    from common.data import SynthFaces
+    from common.models.classifier import AttributeClassifier, classifier_loss
+    from common.train import TrainConfig, train
+    out, pause = sys.argv[1], int(sys.argv[2])
+    def on_log(step, history):
+        if step == pause:
+            print("paused", flush=True)
+            time.sleep(600)
+    torch.manual_seed(0)
+    train(AttributeClassifier(width=4), classifier_loss, SynthFaces(n=128, size=32, seed=0),
+          TrainConfig(out=out, **{TINY}), on_log=on_log)
+""").replace("{TINY}", repr(TINY))
+
+
+def _faces():
+    return SynthFaces(n=128, size=32, seed=0)
+
+
+def test_a_killed_run_resumes_exactly_where_it_stopped(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(RUNNER)
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, str(script), str(killed), "25"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "paused"  # at step 25, after the step-20 checkpoint
+    finally:
+        process.kill()
+        process.wait()
+    assert torch.load(killed / CHECKPOINT, weights_only=True)["step"] == 20
+    resumed_model = AttributeClassifier(width=4)
+    history = train(resumed_model, classifier_loss, _faces(), TrainConfig(out=str(killed), **TINY))
+    assert history.steps[0] == 5 and history.steps[-1] == 40  # the history spans the kill
+    torch.manual_seed(0)
+    straight = AttributeClassifier(width=4)
+    train(straight, classifier_loss, _faces(), TrainConfig(out=str(tmp_path / "straight"), **TINY))
+    for (name, a), b in zip(resumed_model.state_dict().items(), straight.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-5), name
+
+
+def test_a_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    def exploding(model, batch, step):
+        loss, figures = classifier_loss(model, batch, step)
+        return (loss * float("nan") if step == 13 else loss), figures
+
+    with pytest.raises(TrainingDiverged, match=r"loss became nan at step 13.*last good checkpoint"):
+        train(AttributeClassifier(width=4), exploding, _faces(), TrainConfig(out=str(tmp_path), **TINY))
+    assert torch.load(tmp_path / CHECKPOINT, weights_only=True)["step"] == 10
+
+
+def _checkpoint_after_two_steps(folder):
+    train(AttributeClassifier(width=4), classifier_loss, _faces(),
+          TrainConfig(out=str(folder), **{**TINY, "steps": 2}))
+    return folder / CHECKPOINT
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: p.write_bytes(p.read_bytes()[:200]), "cannot be read"),
+    (lambda p: torch.save({"weights": torch.ones(1)}, p), "not a checkpoint of this training loop"),
+    (None, "another model"),
+], ids=["truncated", "foreign", "other-model"])
+def test_damaged_checkpoints_are_explained_and_left_untouched(tmp_path, damage, message):
+    path = _checkpoint_after_two_steps(tmp_path)
+    if damage is not None:
+        damage(path)
+    before = path.read_bytes()
+    model = AttributeClassifier(width=4 if damage else 8)
+    with pytest.raises(CheckpointError, match=message):
+        train(model, classifier_loss, _faces(), TrainConfig(out=str(tmp_path), **TINY))
+    assert path.read_bytes() == before
+
+
+DDP_RUNNER = textwrap.dedent("""
+    import json, os, sys, torch
+    from common.data import SynthFaces
+    from common.models.classifier import AttributeClassifier, classifier_loss
+    from common.train import TrainConfig, train
+    model = AttributeClassifier(width=4)
+    history = train(model, classifier_loss, SynthFaces(n=128, size=32, seed=0),
+                    TrainConfig(steps=6, batch_size=16, lr=3e-3, log_every=3, progress=False, device="cpu"))
+    rank = os.environ["RANK"]
+    torch.save(model.state_dict(), os.path.join(sys.argv[1], f"rank{rank}.pt"))
+    with open(os.path.join(sys.argv[1], f"loss{rank}.json"), "w") as f:
+        json.dump(history.values["loss"], f)
+""")
+
+
+def test_ddp_with_gloo_on_two_cpu_processes_keeps_the_replicas_equal(tmp_path):
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_RUNNER)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                    str(script), str(tmp_path)], check=True, env=env, timeout=300, capture_output=True)
+    first, second = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    for name in first:
+        if "running" not in name and "num_batches" not in name:  # BatchNorm statistics stay local
+            assert torch.equal(first[name], second[name]), name
+    initial = AttributeClassifier(width=4).state_dict()
+    assert not torch.equal(first["head.weight"], initial["head.weight"])
+    losses = [json.loads((tmp_path / f"loss{r}.json").read_text()) for r in (0, 1)]
+    assert losses[0] == losses[1]  # the logged loss is the mean over both processes
