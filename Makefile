@@ -22,6 +22,7 @@ notebooks:
 bench:
 	$(PY) benchmarks/synthfaces_speed.py
 	$(PY) benchmarks/slider_latency.py
+	$(PY) benchmarks/vae_throughput.py
 	$(PY) benchmarks/notebook_runs.py
 
 # Re-run every notebook in full mode and store its outputs (what the repository ships).

@@ -136,6 +136,16 @@ def edit(codes: Tensor, strengths: dict[str, float] | None = None,
     return out
 
 
+def traversal(code: Tensor, axis: int | Tensor, values: Tensor) -> Tensor:
+    """One code moved along a latent axis (an index: set that coordinate to each value) or
+    a direction (a ``[D]`` vector: add ``value * unit(direction)``). ``[D] -> [K, D]``."""
+    codes = code[None].repeat(len(values), 1)
+    if isinstance(axis, int):
+        codes[:, axis] = values.to(code.dtype)
+        return codes
+    return codes + values.to(code.dtype)[:, None] * unit(axis).to(code.dtype)
+
+
 def interpolate(z1: Tensor, z2: Tensor, steps: int = 8, mode: str = "lerp") -> Tensor:
     """Blend two codes: ``[D], [D] -> [steps, D]``, the ends equal to ``z1`` and ``z2``.
 

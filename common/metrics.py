@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from sklearn.linear_model import Lasso
 from sklearn.metrics import mutual_info_score
 
@@ -90,3 +91,34 @@ def dci(codes: np.ndarray, factors: np.ndarray, train_share: float = 0.8, alpha:
     per_factor = (importance / np.maximum(importance.sum(axis=0, keepdims=True), 1e-12)).T
     completeness = float(_entropy_one_minus(per_factor, codes.shape[1]).mean())
     return DCI(disentanglement, completeness, float(np.mean(scores)), importance)
+
+
+@dataclass
+class EditScore:
+    """How an edit along one direction changes a classifier's reading of faces.
+
+    ``success[s]``: share of faces read as having ``attribute`` after strength ``s``.
+    ``leakage[s]``: mean absolute change of the *other* attributes' probabilities.
+    """
+
+    strengths: list[float]
+    success: list[float]
+    leakage: list[float]
+
+
+@torch.no_grad()
+def edit_score(model, classifier, codes: torch.Tensor, direction: torch.Tensor, attribute: str,
+               strengths: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0)) -> EditScore:
+    """Decode ``codes [N,D]`` moved by each strength along ``direction``, read them with the
+    classifier, and score success on ``attribute`` and leakage into the rest."""
+    from .latent import edit
+
+    column = classifier.attribute(attribute)
+    others = [k for k in range(len(classifier.attributes)) if k != column]
+    before = classifier.probabilities(model.decode(codes))
+    success, leakage = [], []
+    for strength in strengths:
+        after = classifier.probabilities(model.decode(edit(codes, {"d": strength}, {"d": direction})))
+        success.append(float((after[:, column] > 0.5).float().mean()))
+        leakage.append(float((after[:, others] - before[:, others]).abs().mean()))
+    return EditScore(list(strengths), success, leakage)

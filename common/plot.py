@@ -119,3 +119,51 @@ def heatmap(matrix: np.ndarray, row_names: Sequence[str], col_names: Sequence[st
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def training_figure(history: Mapping[str, Sequence[float]], steps: Sequence[int], samples: Tensor | None,
+                    ncol: int = 8) -> Figure:
+    """Loss curves (left) beside a grid of current samples or reconstructions (right)."""
+    fig = plt.figure(figsize=(11, 3.4))
+    curves = fig.add_subplot(1, 2, 1)
+    for name, values in history.items():
+        curves.plot(steps, values, label=name)
+    curves.set_xlabel("step")
+    curves.set_yscale("log")
+    curves.grid(alpha=0.3)
+    curves.legend()
+    if samples is not None:
+        pixels = to_uint8(samples)
+        rows = -(-len(pixels) // ncol)
+        h, w = pixels.shape[1:3]
+        sheet = np.ones((rows * h, ncol * w, 3), dtype=np.uint8) * 255
+        for k, face in enumerate(pixels):
+            r, c = divmod(k, ncol)
+            sheet[r * h:(r + 1) * h, c * w:(c + 1) * w] = face
+        grid = fig.add_subplot(1, 2, 2)
+        grid.imshow(sheet)
+        grid.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+class LiveTraining:
+    """An ``on_log`` callback for ``common.train.train`` that redraws one figure in place
+    every ``every`` steps: the chosen loss curves and ``preview()`` (e.g. reconstructions)."""
+
+    def __init__(self, preview=None, every: int = 50, keys: Sequence[str] = ("loss",)) -> None:
+        self.preview, self.every, self.keys = preview, every, tuple(keys)
+        self._handle = None
+
+    def __call__(self, step: int, history) -> None:
+        if step % self.every:
+            return
+        from IPython.display import display
+
+        samples = self.preview() if self.preview is not None else None
+        fig = training_figure({k: history.values[k] for k in self.keys}, history.steps, samples)
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)
+        else:
+            self._handle.update(fig)
+        plt.close(fig)

@@ -141,6 +141,25 @@ def config_dict(config: VAEConfig) -> dict:
 
 
 @torch.no_grad()
+def active_dimensions(model: VAE, images: Tensor, k: int) -> Tensor:
+    """The ``k`` latent dimensions carrying the most information (largest mean KL over
+    ``images``), ``[k]`` long, most active first. Unused dimensions have KL near 0."""
+    mu, logvar = model.eval().posterior(images)
+    per_dim = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).mean(0)
+    return per_dim.argsort(descending=True)[:k]
+
+
+@torch.no_grad()
+def reconstruct(model: VAE, images: Tensor) -> Tensor:
+    """``decode(mu)`` of ``[N,3,H,W]`` images, in eval mode (training mode restored)."""
+    was_training = model.training
+    model.eval()
+    out = model.decode(model.encode(images))
+    model.train(was_training)
+    return out
+
+
+@torch.no_grad()
 def evaluate_vae(model: VAE, images: Tensor, factors: Tensor | None = None) -> dict[str, float]:
     """Held-out figures: reconstruction error of ``decode(mu)`` (per-image sum and per-pixel
     mean of squared error, images in [-1,1]), KL per image, and with SynthFaces factors
