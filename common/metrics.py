@@ -122,3 +122,20 @@ def edit_score(model, classifier, codes: torch.Tensor, direction: torch.Tensor, 
         success.append(float((after[:, column] > 0.5).float().mean()))
         leakage.append(float((after[:, others] - before[:, others]).abs().mean()))
     return EditScore(list(strengths), success, leakage)
+
+
+def high_frequency_energy(images: torch.Tensor) -> torch.Tensor:
+    """Mean squared response to a 3x3 Laplacian, per image: ``[N,3,H,W] -> [N]``.
+    Blur lowers it; comparing reconstructions with their originals measures sharpness."""
+    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).repeat(3, 1, 1, 1)
+    response = torch.nn.functional.conv2d(images.float(), kernel, groups=3)
+    return response.pow(2).flatten(1).mean(1)
+
+
+@torch.no_grad()
+def attribute_agreement(classifier, originals: torch.Tensor, reconstructions: torch.Tensor) -> float:
+    """Share of (face, attribute) pairs the classifier reads the same on the original and
+    on its reconstruction: how well a model keeps attributes."""
+    before = classifier.probabilities(originals) > 0.5
+    after = classifier.probabilities(reconstructions) > 0.5
+    return float((before == after).float().mean())

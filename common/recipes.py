@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 from .data.celeba import CelebA, CelebAError
 from .data.synthfaces import SynthFaces
 from .models.classifier import WEIGHTS_NAME, AttributeClassifier, classifier_loss, evaluate_classifier, held_out_faces
+from .models.dfc import DFCLoss, FeatureNetworkError, feature_network
 from .models.vae import VAE, VAEConfig, config_dict, evaluate_vae, vae_loss
 from .train import TrainConfig, train
 from .weights import save_weights
@@ -56,24 +57,40 @@ def classifier_recipe(args: argparse.Namespace, command: str) -> None:
                              "batch_size": config.batch_size, "lr": config.lr, "seed": config.seed})
 
 
-def vae_recipe(args: argparse.Namespace, command: str) -> None:
-    try:
-        vae_config = VAEConfig(kind=args.kind, c_stop_step=args.steps)
-    except ValueError as error:
-        raise RecipeError(str(error)) from None
+def _train_vae(args: argparse.Namespace, command: str, name: str, vae_config: VAEConfig, loss,
+               extra: dict) -> None:
+    """Train a VAE with ``loss``, report held-out figures, ship as ``vae_<name>``."""
     data = training_data(args)
-    config = train_config(args, f"vae_{args.kind}", lr=1e-3)
+    config = train_config(args, f"vae_{name}", lr=1e-3)
     torch.manual_seed(args.seed)
     model = VAE(vae_config)
-    train(model, vae_loss, data, config)
+    train(model, loss, data, config)
     held_out = held_out_faces()
     images, _, factors = held_out.batch(np.arange(len(held_out)))
     figures = evaluate_vae(model.cpu(), images, factors)
     _report(figures)
     if args.save:
-        save_weights(model, f"vae_{args.kind}.safetensors", command=command, metrics=figures,
+        save_weights(model, f"vae_{name}.safetensors", command=command, metrics=figures,
                      config={**config_dict(vae_config), "steps": config.steps, "batch_size": config.batch_size,
-                             "lr": config.lr, "seed": config.seed, "data": args.data})
+                             "lr": config.lr, "seed": config.seed, "data": args.data, **extra})
 
 
-RECIPES = {"classifier": classifier_recipe, "vae": vae_recipe}
+def vae_recipe(args: argparse.Namespace, command: str) -> None:
+    try:
+        vae_config = VAEConfig(kind=args.kind, c_stop_step=args.steps)
+    except ValueError as error:
+        raise RecipeError(str(error)) from None
+    _train_vae(args, command, args.kind, vae_config, vae_loss, {})
+
+
+def dfc_recipe(args: argparse.Namespace, command: str) -> None:
+    try:
+        features = feature_network(args.features)
+    except (FeatureNetworkError, ValueError) as error:
+        raise RecipeError(str(error)) from None
+    print(f"feature network: {features.description}")
+    _train_vae(args, command, "dfc", VAEConfig(kind="vanilla"), DFCLoss(features),
+               {"loss": "dfc", "features": args.features, "alpha": 1.0, "beta": 0.5})
+
+
+RECIPES = {"classifier": classifier_recipe, "vae": vae_recipe, "dfc": dfc_recipe}

@@ -185,7 +185,8 @@ def evaluate_vae(model: VAE, images: Tensor, factors: Tensor | None = None) -> d
 
 
 def load_vae(kind: str = "vanilla") -> VAE:
-    """A shipped VAE (``weights/vae_<kind>.safetensors``), in eval mode."""
+    """A shipped VAE, in eval mode: ``kind`` is one of ``KINDS`` or ``"dfc"`` (the DFC-VAE),
+    read from ``weights/vae_<kind>.safetensors``."""
     from ..weights import load_weights, read_manifest
 
     name = f"vae_{kind}.safetensors"

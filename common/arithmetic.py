@@ -1,0 +1,53 @@
+"""The write-up's latent arithmetic and interpolation, for any ``LatentModel``.
+
+Arithmetic: encode N faces with A and N without; the attribute vector is
+``mean(z_with) - mean(z_without)``; add it, weighted by a strength, to faces without A.
+Interpolation: decode blends of two faces' codes (lerp or slerp).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .latent import attribute_direction, interpolate
+from .models.base import LatentModel
+
+
+@torch.no_grad()
+def encode_faces(model: LatentModel, images: Tensor, sample: bool = False, seed: int = 0) -> Tensor:
+    """``[N,3,H,W] -> [N,D]``: the deterministic code, or (``sample=True``, as the write-up
+    did on VAEs) a draw from the posterior, seeded."""
+    if sample:
+        if not hasattr(model, "encode_sample"):
+            raise ValueError(f"{type(model).__name__} has no posterior to sample from; use sample=False")
+        return model.encode_sample(images, generator=torch.Generator().manual_seed(seed))
+    return model.encode(images)
+
+
+def group_vector(model: LatentModel, with_images: Tensor, without_images: Tensor,
+                 sample: bool = False, seed: int = 0) -> Tensor:
+    """The attribute vector ``mean(z_with) - mean(z_without)``, ``[D]``."""
+    codes = torch.cat([encode_faces(model, with_images, sample, seed),
+                       encode_faces(model, without_images, sample, seed + 1)])
+    labels = torch.arange(len(codes)) < len(with_images)
+    return attribute_direction(codes, labels)
+
+
+@torch.no_grad()
+def add_vector(model: LatentModel, images: Tensor, vector: Tensor, strengths: list[float],
+               sample: bool = False, seed: int = 0) -> list[Tensor]:
+    """One row per face: ``decode(z + f * vector)`` for each strength ``f``; each row
+    ``[len(strengths),3,H,W]``."""
+    codes = encode_faces(model, images, sample, seed)
+    weights = torch.tensor(strengths, dtype=codes.dtype)[:, None]
+    return [model.decode(code[None] + weights * vector[None]) for code in codes]
+
+
+@torch.no_grad()
+def interpolation_row(model: LatentModel, first: Tensor, second: Tensor, steps: int = 8,
+                      mode: str = "lerp") -> Tensor:
+    """``[3,H,W], [3,H,W] -> [steps,3,H,W]``: decoded blends from the first face's code to
+    the second's; the ends are the two reconstructions."""
+    z1, z2 = model.encode(torch.stack([first, second]))
+    return model.decode(interpolate(z1, z2, steps, mode))
