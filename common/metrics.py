@@ -95,33 +95,36 @@ def dci(codes: np.ndarray, factors: np.ndarray, train_share: float = 0.8, alpha:
 
 @dataclass
 class EditScore:
-    """How an edit along one direction changes a classifier's reading of faces.
+    """How adding a vector changes a classifier's reading of faces.
 
     ``success[s]``: share of faces read as having ``attribute`` after strength ``s``.
     ``leakage[s]``: mean absolute change of the *other* attributes' probabilities.
+    ``watched[name][s]``: share read as having each watched attribute.
     """
 
     strengths: list[float]
     success: list[float]
     leakage: list[float]
+    watched: dict[str, list[float]]
 
 
 @torch.no_grad()
-def edit_score(model, classifier, codes: torch.Tensor, direction: torch.Tensor, attribute: str,
-               strengths: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0)) -> EditScore:
-    """Decode ``codes [N,D]`` moved by each strength along ``direction``, read them with the
-    classifier, and score success on ``attribute`` and leakage into the rest."""
-    from .latent import edit
-
+def edit_score(model, classifier, codes: torch.Tensor, vector: torch.Tensor, attribute: str,
+               strengths: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0), watch: tuple[str, ...] = ()) -> EditScore:
+    """Decode ``codes + f * vector`` (``codes [N,D]``, ``vector [D]``, as in the write-up's
+    arithmetic: ``f = 1`` moves by the whole attribute vector) for each strength ``f``,
+    read the faces with the classifier, and score success, leakage and watched attributes."""
     column = classifier.attribute(attribute)
     others = [k for k in range(len(classifier.attributes)) if k != column]
     before = classifier.probabilities(model.decode(codes))
-    success, leakage = [], []
+    score = EditScore(list(strengths), [], [], {name: [] for name in watch})
     for strength in strengths:
-        after = classifier.probabilities(model.decode(edit(codes, {"d": strength}, {"d": direction})))
-        success.append(float((after[:, column] > 0.5).float().mean()))
-        leakage.append(float((after[:, others] - before[:, others]).abs().mean()))
-    return EditScore(list(strengths), success, leakage)
+        after = classifier.probabilities(model.decode(codes + strength * vector))
+        score.success.append(float((after[:, column] > 0.5).float().mean()))
+        score.leakage.append(float((after[:, others] - before[:, others]).abs().mean()))
+        for name in watch:
+            score.watched[name].append(float((after[:, classifier.attribute(name)] > 0.5).float().mean()))
+    return score
 
 
 def high_frequency_energy(images: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,137 @@
+"""PGGAN generator (Karras et al. 2018) in the exact layout of InterFaceGAN's PyTorch port,
+so its published ``pggan_celebahq.pth`` (CelebA-HQ, 1024x1024, latent 512) loads unchanged
+with ``strict=True``.
+
+Per resolution 4, 8, ..., R there are two conv blocks (``layer{2i}``, ``layer{2i+1}``) and a
+1x1 to-RGB block (``output{i}``). Every block: pixel norm of its input, nearest 2x
+upsampling (first block of each resolution above 4), a bias-free conv, the weight-scale
+``gain / sqrt(fan_in)`` (a computed constant, not stored) plus a learned bias, then
+LeakyReLU(0.2) (linear for to-RGB). The first block turns the pixel-normed latent
+``[N, D, 1, 1]`` into 4x4 with a 4x4 kernel and padding 3.
+
+``lod`` (a stored buffer) is the level of detail: 0 renders at full resolution; an integer
+``k`` stops ``k`` resolutions early and upsamples that image by nearest neighbour (as
+InterFaceGAN does); a fraction fades between the two neighbouring levels, as PGGAN's
+progressive training does. Output is unclamped (about [-1, 1]); ``decode`` clamps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+@dataclass
+class PGGANConfig:
+    latent_dim: int = 512
+    resolution: int = 1024
+    channels: tuple[int, ...] | None = None  # per resolution 4..R; default min(16384 // res, 512)
+
+    def __post_init__(self) -> None:
+        levels = int(math.log2(self.resolution)) - 1
+        if 2 ** (levels + 1) != self.resolution or levels < 1:
+            raise ValueError(f"resolution must be a power of two >= 4, got {self.resolution}")
+        if self.channels is None:
+            self.channels = tuple(min(16384 // 2 ** (k + 2), 512) for k in range(levels))
+        self.channels = tuple(self.channels)
+        if len(self.channels) != levels:
+            raise ValueError(f"{levels} channel counts needed for resolutions 4..{self.resolution}, "
+                             f"got {len(self.channels)}")
+
+
+def pixel_norm(x: Tensor, eps: float = 1e-8) -> Tensor:
+    """Normalise each pixel's feature vector to unit root-mean-square: ``[N,C,H,W]``."""
+    return x / torch.sqrt(x.pow(2).mean(dim=1, keepdim=True) + eps)
+
+
+class WScale(nn.Module):
+    """Equalised learning rate: multiply by ``gain / sqrt(fan_in)`` and add the bias."""
+
+    def __init__(self, fan_in: int, channels: int, gain: float) -> None:
+        super().__init__()
+        self.scale = gain / math.sqrt(fan_in)
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.scale + self.bias.view(1, -1, 1, 1)
+
+
+class ConvBlock(nn.Module):
+    """pixel norm -> [2x nearest upsample] -> conv (no bias) -> WScale -> [LeakyReLU 0.2]."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int = 3, padding: int = 1, upsample: bool = False,
+                 gain: float = math.sqrt(2.0), linear: bool = False) -> None:
+        super().__init__()
+        self.upsample, self.linear = upsample, linear
+        self.conv = nn.Conv2d(c_in, c_out, kernel, 1, padding, bias=False)
+        self.wscale = WScale(c_in * kernel * kernel, c_out, gain)
+        nn.init.normal_(self.conv.weight)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = pixel_norm(x)
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+        x = self.wscale(self.conv(x))
+        return x if self.linear else F.leaky_relu(x, 0.2)
+
+
+class PGGANGenerator(nn.Module):
+    """``[N, latent_dim]`` -> ``[N, 3, R, R]``; a ``LatentModel`` whose ``encode`` inverts
+    by optimisation (``common.models.inversion``)."""
+
+    def __init__(self, config: PGGANConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or PGGANConfig()
+        self.latent_dim, self.image_size = config.latent_dim, config.resolution
+        self.levels = len(config.channels)
+        self.register_buffer("lod", torch.zeros(()))
+        previous = config.latent_dim
+        for i, c in enumerate(config.channels):
+            first = ConvBlock(previous, c, kernel=4, padding=3) if i == 0 else ConvBlock(previous, c, upsample=True)
+            self.add_module(f"layer{2 * i}", first)
+            self.add_module(f"layer{2 * i + 1}", ConvBlock(c, c))
+            self.add_module(f"output{i}", ConvBlock(c, 3, kernel=1, padding=0, gain=1.0, linear=True))
+            previous = c
+
+    def block(self, name: str) -> ConvBlock:
+        return self.get_submodule(name)
+
+    def forward(self, z: Tensor, lod: float | None = None) -> Tensor:
+        """Render at level of detail ``lod`` (default: the stored buffer)."""
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"latent codes must be [N, {self.latent_dim}], got {list(z.shape)}")
+        lod = float(self.lod) if lod is None else float(lod)
+        if not 0.0 <= lod <= self.levels - 1:
+            raise ValueError(f"lod must be in [0, {self.levels - 1}], got {lod}")
+        top = self.levels - 1 - math.floor(lod)        # highest level computed
+        fade = lod - math.floor(lod)                    # weight of the level below it
+        x = z.view(len(z), self.latent_dim, 1, 1)
+        image = None
+        for i in range(top + 1):
+            x = self.block(f"layer{2 * i + 1}")(self.block(f"layer{2 * i}")(x))
+            if i == top - 1 and fade > 0:
+                image = F.interpolate(self.block(f"output{i}")(x), scale_factor=2, mode="nearest")
+        out = self.block(f"output{top}")(x)
+        if image is not None:
+            out = out + fade * (image - out)
+        for _ in range(self.levels - 1 - top):
+            out = F.interpolate(out, scale_factor=2, mode="nearest")
+        return out
+
+    def encode(self, x: Tensor, steps: int = 200) -> Tensor:
+        """``[N,3,R,R]`` -> ``[N,D]`` by optimisation (``common.models.inversion.invert``)."""
+        from .inversion import invert
+
+        return invert(self, x, steps=steps)[0]
+
+    def decode(self, z: Tensor) -> Tensor:
+        """``[N,D]`` -> ``[N,3,R,R]`` clamped to [-1,1]."""
+        return self(z).clamp(-1.0, 1.0)
+
+    def sample_latent(self, n: int, seed: int | None = None) -> Tensor:
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        return torch.randn(n, self.latent_dim, generator=generator)

@@ -1,0 +1,76 @@
+import json
+
+import pytest
+import torch
+
+from common.models.pggan import PGGANConfig, PGGANGenerator
+
+TINY = PGGANConfig(latent_dim=64, resolution=16, channels=(64, 32, 16))
+
+
+def _load(folder, name):
+    return torch.load(folder / "interfacegan_pggan" / name, weights_only=True, map_location="cpu")
+
+
+@pytest.fixture(scope="module")
+def tiny(shared_fixtures):
+    generator = PGGANGenerator(TINY)
+    generator.load_state_dict(_load(shared_fixtures, "pggan_tiny16_state_dict.pth"), strict=True)
+    return generator.eval(), _load(shared_fixtures, "pggan_tiny16_expected.pth")
+
+
+@pytest.mark.parametrize("lod", [0, 1])
+def test_tiny_fixture_outputs_are_reproduced(tiny, lod):
+    generator, expected = tiny
+    with torch.no_grad():
+        out = generator(expected["z"], lod=lod)
+    assert out.shape == (6, 3, 16, 16)
+    assert torch.allclose(out, expected[f"out_lod{lod}"], atol=1e-5)
+
+
+def test_pixel_norm_makes_the_generator_blind_to_latent_scale(tiny):
+    generator, expected = tiny
+    with torch.no_grad():
+        assert torch.allclose(generator(expected["z_scaled"]), expected["out_scaled"], atol=1e-5)
+        assert torch.allclose(generator(expected["z_scaled"]), generator(expected["z"]), atol=1e-5)
+
+
+def test_fractional_lod_fades_between_levels(tiny):
+    generator, expected = tiny
+    z = expected["z"]
+    with torch.no_grad():
+        half = generator(z, lod=0.5)
+        assert torch.allclose(half, 0.5 * (generator(z, lod=0) + generator(z, lod=1)), atol=1e-5)
+        assert torch.allclose(generator(z, lod=0.999), generator(z, lod=1), atol=1e-2)
+
+
+def test_the_1024_layout_matches_interfacegans_file(shared_fixtures):
+    layout = json.loads((shared_fixtures / "interfacegan_pggan" / "pggan_celebahq_1024_layout.json").read_text())
+    with torch.device("meta"):
+        generator = PGGANGenerator(PGGANConfig())
+    ours = {k: list(v.shape) for k, v in generator.state_dict().items()}
+    assert ours == layout["state_dict_shapes"]
+    assert sum(v.numel() for v in generator.parameters()) + 1 == layout["num_parameters"]
+
+
+def test_bad_latents_and_configs_are_explained():
+    generator = PGGANGenerator(TINY)
+    with pytest.raises(ValueError, match=r"\[N, 64\]"):
+        generator(torch.zeros(2, 32))
+    with pytest.raises(ValueError, match="lod"):
+        generator(torch.zeros(1, 64), lod=3)
+    with pytest.raises(ValueError, match="power of two"):
+        PGGANConfig(resolution=100)
+
+
+def test_inversion_lowers_the_reconstruction_error(tiny):
+    from common.models.inversion import invert
+
+    generator, expected = tiny
+    with torch.no_grad():
+        target = generator.decode(expected["z"][:2])
+    z, history = invert(generator, target, steps=60, lr=0.05, candidates=16)
+    assert z.shape == (2, 64)
+    assert history[-1] < 0.5 * history[0]
+    with pytest.raises(ValueError, match="16px"):
+        invert(generator, torch.zeros(1, 3, 32, 32))

@@ -1,0 +1,42 @@
+"""Every shipped VAE reproduces the figures its manifest records, and the DFC-VAE's
+Smiling vector points along the true smile factor."""
+
+import numpy as np
+import pytest
+import torch
+
+from common.data.celeba_names import attribute_index
+from common.latent import attribute_direction, unit
+from common.models.classifier import held_out_faces
+from common.models.vae import evaluate_vae, load_vae
+from common.weights import read_manifest
+
+SHIPPED = ("vanilla", "beta_h", "beta_b", "dfc")
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    faces = held_out_faces()
+    return faces, faces.batch(np.arange(len(faces)))
+
+
+@pytest.mark.parametrize("kind", SHIPPED)
+def test_shipped_vae_reaches_its_manifest_figures(kind, held_out):
+    _, (images, _, factors) = held_out
+    recorded = read_manifest()[f"vae_{kind}.safetensors"]["metrics"]
+    figures = evaluate_vae(load_vae(kind), images, factors)
+    for name in ("reconstruction_sse", "pixel_mse", "kl"):
+        assert figures[name] == pytest.approx(recorded[name], rel=0.02), name
+    for name in ("mig", "dci_disentanglement"):
+        assert figures[name] == pytest.approx(recorded[name], abs=0.02), name
+
+
+def test_dfc_smiling_vector_points_along_the_smile_factor(held_out):
+    faces, (images, attributes, _) = held_out
+    with torch.no_grad():
+        codes = load_vae("dfc").encode(images).double()
+    smile = torch.from_numpy(faces.factor("smile")).double()
+    design = torch.cat([codes, torch.ones(len(codes), 1, dtype=torch.float64)], dim=1)
+    regression = torch.linalg.lstsq(design, smile[:, None]).solution[:-1, 0]
+    vector = attribute_direction(codes, attributes[:, attribute_index("Smiling")].bool())
+    assert torch.dot(unit(vector), unit(regression)) > 0.5
