@@ -118,13 +118,26 @@ def load_foreign_pth(path: Path) -> dict[str, torch.Tensor]:
 
 @dataclass(frozen=True)
 class Download:
-    """A file we can fetch: where from, what it must hash to, where it goes."""
+    """A file we can fetch: where from, what it must hash to, where it goes.
+
+    ``sha256`` may be None only for a file whose hash could not be recorded (we build
+    offline); then ``validate`` must check the content (for weights: a strict load)."""
 
     name: str
     urls: tuple[str, ...]
-    sha256: str
+    sha256: str | None
     destination: Path
     manual: str  # how to get it by hand
+    validate: Callable[[Path], None] | None = None
+
+    def check(self, path: Path) -> None:
+        """Raise ``ValueError`` unless ``path`` holds this file."""
+        if self.sha256 is not None:
+            digest = sha256_of(path)
+            if digest != self.sha256:
+                raise ValueError(f"sha256 {digest[:12]}... is not the expected {self.sha256[:12]}...")
+        if self.validate is not None:
+            self.validate(path)
 
 
 class DownloadError(RuntimeError):
@@ -148,22 +161,26 @@ def fetch(item: Download, getter: Callable[[str, Path], None] | None = None) -> 
     """Make sure ``item.destination`` holds the right file, downloading it if needed.
 
     Each URL is tried in turn (gdown for Google Drive, plain HTTP otherwise) into a
-    temporary file; only a file whose sha256 matches is renamed into place.
+    temporary file; only a file that passes ``item.check`` is renamed into place.
     """
-    if item.destination.exists() and sha256_of(item.destination) == item.sha256:
-        return item.destination
+    if item.sha256 is None and item.validate is None:
+        raise ValueError(f"registry entry {item.name} has neither a sha256 nor a validate check")
+    if item.destination.exists():
+        try:
+            item.check(item.destination)
+            return item.destination
+        except ValueError:
+            pass  # a wrong or damaged file: download again (it is replaced only if the new one checks)
     reasons = []
     for url in item.urls:
         get = getter or (_gdown_get if "drive.google.com" in url else _http_get)
         try:
             with atomic_path(item.destination, suffix=".part") as tmp:
                 get(url, tmp)
-                digest = sha256_of(tmp)
-                if digest != item.sha256:
-                    raise ValueError(f"sha256 {digest[:12]}... is not the expected {item.sha256[:12]}...")
+                item.check(tmp)
             return item.destination
         except Exception as error:  # every failure is reported together below
             reasons.append(f"{url}: {type(error).__name__}: {error}")
+    expected = f" (sha256 {item.sha256})" if item.sha256 else ""
     raise DownloadError(f"could not download {item.name}:\n  " + "\n  ".join(reasons)
-                        + f"\nGet it by hand: {item.manual}\nand put it at {item.destination} "
-                        f"(sha256 {item.sha256}).")
+                        + f"\nGet it by hand: {item.manual}\nand put it at {item.destination}{expected}.")

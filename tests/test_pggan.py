@@ -74,3 +74,31 @@ def test_inversion_lowers_the_reconstruction_error(tiny):
     assert history[-1] < 0.5 * history[0]
     with pytest.raises(ValueError, match="16px"):
         invert(generator, torch.zeros(1, 3, 32, 32))
+
+
+def test_missing_or_wrong_real_weights_give_clear_errors(tmp_path, shared_fixtures):
+    from common.models.pggan import load_interfacegan_pggan
+    from common.weights import WeightsError
+
+    with pytest.raises(WeightsError, match=r"not found.*InterFaceGAN.*dropbox"):
+        load_interfacegan_pggan(tmp_path / "pggan_celebahq.pth")
+    tiny = shared_fixtures / "interfacegan_pggan" / "pggan_tiny16_state_dict.pth"
+    with pytest.raises(WeightsError, match="is not InterFaceGAN's pggan_celebahq.pth"):
+        load_interfacegan_pggan(tiny)
+    broken = tmp_path / "broken.pth"
+    broken.write_bytes(tiny.read_bytes()[:1000])
+    with pytest.raises(WeightsError, match="could not be loaded"):
+        load_interfacegan_pggan(broken)
+
+
+def test_registry_replaces_a_wrong_file_only_with_a_checked_one(tmp_path, shared_fixtures):
+    from dataclasses import replace
+
+    from common.models.pggan import PGGAN_CELEBAHQ
+    from common.weights import DownloadError, fetch
+
+    item = replace(PGGAN_CELEBAHQ, destination=tmp_path / "pggan_celebahq.pth")
+    tiny = shared_fixtures / "interfacegan_pggan" / "pggan_tiny16_state_dict.pth"
+    with pytest.raises(DownloadError, match=r"(?s)is not InterFaceGAN's.*put it at"):
+        fetch(item, getter=lambda url, target: target.write_bytes(tiny.read_bytes()))
+    assert list(tmp_path.iterdir()) == []

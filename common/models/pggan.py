@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ..weights import WEIGHTS_DIR, Download, WeightsError, load_foreign_pth
 
 
 @dataclass
@@ -135,3 +138,40 @@ class PGGANGenerator(nn.Module):
     def sample_latent(self, n: int, seed: int | None = None) -> Tensor:
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         return torch.randn(n, self.latent_dim, generator=generator)
+
+
+CELEBAHQ_URL = "https://www.dropbox.com/s/t74z87pk3cf8ny7/pggan_celebahq.pth?dl=1"
+
+
+def load_interfacegan_pggan(path: str | Path | None = None) -> PGGANGenerator:
+    """InterFaceGAN's PGGAN CelebA-HQ generator (1024x1024, latent 512) from its published
+    ``pggan_celebahq.pth``, loaded safely (``weights_only``) and strictly, in eval mode."""
+    path = Path(path) if path is not None else PGGAN_CELEBAHQ.destination
+    if not path.exists():
+        raise WeightsError(f"{path} not found: it is InterFaceGAN's PGGAN CelebA-HQ generator (about 90 MB). "
+                           f"Fetch it with common.weights.fetch(common.models.pggan.PGGAN_CELEBAHQ), or "
+                           f"download {CELEBAHQ_URL} by hand and save it as {path}.")
+    state = load_foreign_pth(path)
+    generator = PGGANGenerator(PGGANConfig())
+    try:
+        generator.load_state_dict(state, strict=True)
+    except (RuntimeError, TypeError, AttributeError) as error:
+        raise WeightsError(f"{path} is not InterFaceGAN's pggan_celebahq.pth (its tensors do not match the "
+                           f"1024x1024 PGGAN layout): {str(error)[:300]}") from error
+    return generator.eval()
+
+
+def _check_celebahq(path: Path) -> None:
+    try:
+        load_interfacegan_pggan(path)
+    except WeightsError as error:
+        raise ValueError(str(error)) from error
+
+
+# Its sha256 could not be recorded here (no network while building); a strict load of the
+# exact 1024 layout stands in for the hash check.
+PGGAN_CELEBAHQ = Download(
+    name="pggan_celebahq.pth", urls=(CELEBAHQ_URL,), sha256=None,
+    destination=WEIGHTS_DIR / "pggan_celebahq.pth",
+    manual=f"{CELEBAHQ_URL} (the link InterFaceGAN's README and Colab use)",
+    validate=_check_celebahq)
