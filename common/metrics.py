@@ -142,3 +142,23 @@ def attribute_agreement(classifier, originals: torch.Tensor, reconstructions: to
     before = classifier.probabilities(originals) > 0.5
     after = classifier.probabilities(reconstructions) > 0.5
     return float((before == after).float().mean())
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Frechet distance between Gaussians fitted to two feature sets ``[N, F]``, ``[M, F]``:
+    ``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))`` (the FID formula)."""
+    from scipy.linalg import sqrtm
+
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = sqrtm(cov_a @ cov_b)
+    root = root.real if np.iscomplexobj(root) else root
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2.0 * root))
+
+
+@torch.no_grad()
+def classifier_frechet(classifier, images_a: torch.Tensor, images_b: torch.Tensor, batch: int = 256) -> float:
+    """Frechet distance in the attribute classifier's embedding space (our offline FID)."""
+    classifier.eval()
+    embed = lambda x: torch.cat([classifier.embed(x[i:i + batch]) for i in range(0, len(x), batch)])  # noqa: E731
+    return frechet_distance(embed(images_a).double().numpy(), embed(images_b).double().numpy())

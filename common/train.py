@@ -50,6 +50,7 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
     warmup_steps: int = 0
     cosine: bool = True           # decay the learning rate to 0 along a half cosine
     seed: int = 0
@@ -166,7 +167,8 @@ def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConf
     model.to(device)
     if cuda:
         model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=tuple(config.betas),
+                                 weight_decay=config.weight_decay)
     checkpoint = Path(config.out) / CHECKPOINT if config.out else None
     step, history = 0, History()
     if resume and checkpoint is not None and checkpoint.exists():

@@ -1,0 +1,128 @@
+"""Progressive growing (Karras et al. 2018) of the PGGAN generator on SynthFaces.
+
+Training starts at 4x4 and adds a resolution at a time up to the generator's own: each new
+resolution first fades in (``lod`` slides from k+1 to k while the new layers' image is
+blended with the upsampled old one), then trains stably. The discriminator mirrors it,
+reading the image at the current resolution through a from-RGB layer, with the same fade.
+Loss: WGAN-GP (gradient penalty 10) with PGGAN's drift term 0.001.
+
+Generator and discriminator live in one module so that the project's single training loop
+(``common.train``) trains them: the generator's loss goes through a *detached copy* of the
+discriminator's parameters and the discriminator's loss through a detached fake, so one
+backward pass gives each network exactly its own gradient (simultaneous updates).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.func import functional_call
+
+from .pggan import PGGANConfig, PGGANGenerator
+
+GP_WEIGHT = 10.0
+DRIFT = 0.001
+
+
+def progressive_lod(step: int, steps: int, levels: int) -> float:
+    """``lod`` at ``step``: ``levels - 1`` (4x4) at first, 0 (full resolution) at the end.
+    The run is cut into ``2 * levels - 1`` equal phases: stable 4x4, then for each further
+    resolution a fade-in and a stable phase."""
+    phase_length = steps / (2 * levels - 1)
+    phase = min(int(step / phase_length), 2 * levels - 2)
+    within = step / phase_length - phase
+    if phase == 0:
+        return float(levels - 1)
+    grown = (phase - 1) // 2                     # resolutions added before this phase
+    fading = phase % 2 == 1
+    return float(levels - 1 - grown - (within if fading else 1.0))
+
+
+class Discriminator(nn.Module):
+    """Mirror of the generator: from-RGB at each resolution, two 3x3 convs and a 2x
+    average pool per level down to 4x4, then minibatch standard deviation, a conv and a
+    dense layer to one score per image."""
+
+    def __init__(self, channels: tuple[int, ...]) -> None:
+        super().__init__()
+        self.levels = len(channels)
+        self.from_rgb = nn.ModuleList([nn.Conv2d(3, c, 1) for c in channels])
+        self.blocks = nn.ModuleList([
+            nn.Sequential(nn.Conv2d(channels[i], channels[i], 3, 1, 1), nn.LeakyReLU(0.2),
+                          nn.Conv2d(channels[i], channels[i - 1], 3, 1, 1), nn.LeakyReLU(0.2), nn.AvgPool2d(2))
+            for i in range(1, len(channels))])
+        self.final_conv = nn.Conv2d(channels[0] + 1, channels[0], 3, 1, 1)
+        self.final_dense = nn.Linear(channels[0] * 16, 1)
+
+    def forward(self, images: Tensor, lod: float) -> Tensor:
+        """Scores ``[N]`` for full-resolution images ``[N,3,R,R]`` seen at level ``lod``."""
+        top = self.levels - 1 - math.floor(lod)
+        fade = lod - math.floor(lod)
+        x = F.avg_pool2d(images, 2 ** (self.levels - 1 - top)) if top < self.levels - 1 else images
+        h = F.leaky_relu(self.from_rgb[top](x), 0.2)
+        for i in range(top, 0, -1):
+            h = self.blocks[i - 1](h)
+            if i == top and fade > 0:
+                low = F.leaky_relu(self.from_rgb[top - 1](F.avg_pool2d(x, 2)), 0.2)
+                h = h + fade * (low - h)
+        spread = h.std(dim=0, unbiased=False).mean().expand(len(h), 1, 4, 4)
+        h = F.leaky_relu(self.final_conv(torch.cat([h, spread], dim=1)), 0.2)
+        return self.final_dense(h.flatten(1))[:, 0]
+
+
+class ProgressiveGAN(nn.Module):
+    """Generator and discriminator trained together by ``progressive_gan_loss``."""
+
+    def __init__(self, config: PGGANConfig, steps: int) -> None:
+        super().__init__()
+        self.generator = PGGANGenerator(config)
+        self.discriminator = Discriminator(tuple(config.channels))
+        self.steps = steps
+
+    def forward(self, real: Tensor, step: int) -> tuple[Tensor, Tensor, dict[str, float]]:
+        """(discriminator loss, generator loss, figures) for a batch of real images."""
+        lod = progressive_lod(step, self.steps, self.generator.levels)
+        self.generator.lod.fill_(lod)
+        real = _at_level(real, lod, self.generator.levels)
+        z = torch.randn(len(real), self.generator.latent_dim, device=real.device)
+        fake = self.generator(z)
+        d_real = self.discriminator(real, lod)
+        d_fake = self.discriminator(fake.detach(), lod)
+        penalty = _gradient_penalty(self.discriminator, real, fake.detach(), lod)
+        d_loss = d_fake.mean() - d_real.mean() + GP_WEIGHT * penalty + DRIFT * d_real.pow(2).mean()
+        frozen = {k: v.detach() for k, v in self.discriminator.named_parameters()}
+        g_loss = -functional_call(self.discriminator, frozen, (fake, lod)).mean()
+        figures = {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "lod": lod,
+                   "wasserstein": (d_real.mean() - d_fake.mean()).item()}
+        return d_loss, g_loss, figures
+
+
+def _at_level(images: Tensor, lod: float, levels: int) -> Tensor:
+    """Real images as the generator draws them at ``lod``: averaged down to the level's
+    resolution, upsampled back by nearest neighbour, faded like the generator."""
+    def level(k: int) -> Tensor:
+        if k == 0:
+            return images
+        return F.interpolate(F.avg_pool2d(images, 2 ** k), scale_factor=2 ** k, mode="nearest")
+
+    low = math.floor(lod)
+    fade = lod - low
+    out = level(low)
+    return out + fade * (level(low + 1) - out) if fade > 0 else out
+
+
+def _gradient_penalty(discriminator: Discriminator, real: Tensor, fake: Tensor, lod: float) -> Tensor:
+    """WGAN-GP: ``(||grad D(x_mix)|| - 1)^2`` on random blends of real and fake images."""
+    alpha = torch.rand(len(real), 1, 1, 1, device=real.device)
+    mixed = (real + alpha * (fake - real)).requires_grad_(True)
+    grad, = torch.autograd.grad(discriminator(mixed, lod).sum(), mixed, create_graph=True)
+    return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
+
+
+def progressive_gan_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int) -> tuple[Tensor, dict[str, float]]:
+    """``common.train`` loss: the sum of both losses (each reaches only its own network)."""
+    d_loss, g_loss, figures = model(batch[0], step)
+    return d_loss + g_loss, figures
