@@ -118,3 +118,15 @@ def test_ddp_with_gloo_on_two_cpu_processes_keeps_the_replicas_equal(tmp_path):
     assert not torch.equal(first["head.weight"], initial["head.weight"])
     losses = [json.loads((tmp_path / f"loss{r}.json").read_text()) for r in (0, 1)]
     assert losses[0] == losses[1]  # the logged loss is the mean over both processes
+
+
+def test_command_line_explains_missing_celeba_and_bad_kinds(tmp_path, capsys):
+    from common.train import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["vae", "--data", "celeba", "--celeba-root", str(tmp_path / "celeba"), "--steps", "1"])
+    assert stop.value.code == 2
+    assert "CelebA folder not found" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["vae", "--kind", "beta", "--steps", "1"])
+    assert "VAE kind must be one of" in capsys.readouterr().err

@@ -1,0 +1,298 @@
+"""Glow (Kingma & Dhariwal 2018), after openai/glow: an exactly invertible flow.
+
+One flow step: ActNorm (data-dependent initialisation) -> invertible 1x1 convolution in LU
+form -> coupling (affine with a sigmoid scale, or additive; its last convolution starts at
+zero, so each step starts as the identity). A level: squeeze, K steps, then split off half
+the channels with a learned prior ``p(z2 | z1)``; the last level has a learned top prior.
+
+Every module has ``forward(x) -> (y, logdet)`` and ``reverse(y) -> (x, logdet)`` side by
+side (``logdet`` per image, ``[N]``; the two cancel). Images are ``[-1,1]``; the flow sees
+``x / 2`` in ``[-0.5, 0.5]``. As a ``LatentModel``, ``encode`` returns the *standardised*
+latents ``eps = (z - mean) / std`` of all levels, flattened: exact, no resampling.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+@dataclass
+class GlowConfig:
+    image_size: int = 32
+    channels: int = 3
+    levels: int = 3
+    steps: int = 8              # flow steps per level
+    hidden: int = 128           # coupling network width
+    affine: bool = True         # False: additive coupling
+    n_bits: int = 5             # colour depth the likelihood is measured at
+
+
+def _sum_per_image(x: Tensor) -> Tensor:
+    return x.flatten(1).sum(1)
+
+
+class ActNorm(nn.Module):
+    """Per-channel affine ``y = (x + bias) * exp(logs)``; initialised from the first batch
+    so outputs have zero mean and unit variance. ``initialized`` is a buffer: it is saved
+    with the weights, so loading never re-initialises."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.logs = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.register_buffer("initialized", torch.tensor(0, dtype=torch.uint8))
+
+    @torch.no_grad()
+    def _initialise(self, x: Tensor) -> None:
+        mean = x.mean(dim=(0, 2, 3), keepdim=True)
+        std = x.std(dim=(0, 2, 3), keepdim=True)
+        self.bias.copy_(-mean)
+        self.logs.copy_(-torch.log(std + 1e-6))
+        self.initialized.fill_(1)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        if not self.initialized and self.training:
+            self._initialise(x)
+        logdet = x.shape[2] * x.shape[3] * self.logs.sum()
+        return (x + self.bias) * torch.exp(self.logs), logdet.expand(len(x))
+
+    def reverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+        logdet = -y.shape[2] * y.shape[3] * self.logs.sum()
+        return y * torch.exp(-self.logs) - self.bias, logdet.expand(len(y))
+
+
+class InvConv1x1(nn.Module):
+    """Invertible 1x1 convolution, ``W = P L (U + diag(sign * exp(log_s)))``: the
+    log-determinant is ``H * W * sum(log_s)``, cheap and exact."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        q, _ = torch.linalg.qr(torch.randn(channels, channels))
+        p, lower, upper = torch.linalg.lu(q)
+        diagonal = torch.diagonal(upper)
+        self.register_buffer("p", p)
+        self.register_buffer("sign_s", torch.sign(diagonal))
+        self.register_buffer("lower_mask", torch.tril(torch.ones(channels, channels), -1))
+        self.register_buffer("eye", torch.eye(channels))
+        self.lower = nn.Parameter(lower)
+        self.upper = nn.Parameter(torch.triu(upper, 1))
+        self.log_s = nn.Parameter(torch.log(diagonal.abs()))
+
+    def weight(self) -> Tensor:
+        lower = self.lower * self.lower_mask + self.eye
+        upper = self.upper * self.lower_mask.T + torch.diag(self.sign_s * torch.exp(self.log_s))
+        return self.p @ lower @ upper
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        logdet = x.shape[2] * x.shape[3] * self.log_s.sum()
+        return F.conv2d(x, self.weight()[:, :, None, None]), logdet.expand(len(x))
+
+    def reverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+        logdet = -y.shape[2] * y.shape[3] * self.log_s.sum()
+        return F.conv2d(y, torch.linalg.inv(self.weight())[:, :, None, None]), logdet.expand(len(y))
+
+
+class ZeroConv2d(nn.Module):
+    """3x3 convolution initialised to zero, output scaled by ``exp(3 * logs)`` (openai/glow)."""
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.logs = nn.Parameter(torch.zeros(1, c_out, 1, 1))
+        nn.init.zeros_(self.conv.weight)
+        nn.init.zeros_(self.conv.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.conv(x) * torch.exp(3.0 * self.logs)
+
+
+class Coupling(nn.Module):
+    """The second half of the channels is shifted (and scaled) by a network of the first:
+    affine ``y_b = (x_b + t) * sigmoid(s + 2)``, additive ``y_b = x_b + t``."""
+
+    def __init__(self, channels: int, hidden: int, affine: bool) -> None:
+        super().__init__()
+        self.affine = affine
+        half = channels // 2
+        self.net = nn.Sequential(nn.Conv2d(half, hidden, 3, padding=1), nn.ReLU(),
+                                 nn.Conv2d(hidden, hidden, 1), nn.ReLU(),
+                                 ZeroConv2d(hidden, (channels - half) * (2 if affine else 1)))
+
+    def _shift_scale(self, x_a: Tensor) -> tuple[Tensor, Tensor | None]:
+        h = self.net(x_a)
+        if not self.affine:
+            return h, None
+        return h[:, 0::2], torch.sigmoid(h[:, 1::2] + 2.0)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x_a, x_b = x.chunk(2, dim=1)
+        shift, scale = self._shift_scale(x_a)
+        if scale is None:
+            return torch.cat([x_a, x_b + shift], 1), x.new_zeros(len(x))
+        return torch.cat([x_a, (x_b + shift) * scale], 1), _sum_per_image(torch.log(scale))
+
+    def reverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+        y_a, y_b = y.chunk(2, dim=1)
+        shift, scale = self._shift_scale(y_a)
+        if scale is None:
+            return torch.cat([y_a, y_b - shift], 1), y.new_zeros(len(y))
+        return torch.cat([y_a, y_b / scale - shift], 1), -_sum_per_image(torch.log(scale))
+
+
+class FlowStep(nn.Module):
+    def __init__(self, channels: int, hidden: int, affine: bool) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList([ActNorm(channels), InvConv1x1(channels), Coupling(channels, hidden, affine)])
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        total = x.new_zeros(len(x))
+        for layer in self.layers:
+            x, logdet = layer(x)
+            total = total + logdet
+        return x, total
+
+    def reverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+        total = y.new_zeros(len(y))
+        for layer in reversed(self.layers):
+            y, logdet = layer.reverse(y)
+            total = total + logdet
+        return y, total
+
+
+def squeeze(x: Tensor) -> Tensor:
+    """``[N,C,H,W] -> [N,4C,H/2,W/2]``: each 2x2 patch becomes four channels."""
+    n, c, h, w = x.shape
+    return x.view(n, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(n, 4 * c, h // 2, w // 2)
+
+
+def unsqueeze(x: Tensor) -> Tensor:
+    """Inverse of ``squeeze``."""
+    n, c, h, w = x.shape
+    return x.view(n, c // 4, 2, 2, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n, c // 4, 2 * h, 2 * w)
+
+
+def gaussian_log_density(x: Tensor, mean: Tensor, logs: Tensor) -> Tensor:
+    """``log N(x; mean, exp(logs)^2)`` summed per image."""
+    return _sum_per_image(-0.5 * (math.log(2 * math.pi) + 2.0 * logs + (x - mean) ** 2 * torch.exp(-2.0 * logs)))
+
+
+class Level(nn.Module):
+    """squeeze -> K flow steps -> split (with a learned prior), or the learned top prior."""
+
+    def __init__(self, channels: int, config: GlowConfig, last: bool) -> None:
+        super().__init__()
+        self.last = last
+        width = 4 * channels
+        self.steps = nn.ModuleList([FlowStep(width, config.hidden, config.affine) for _ in range(config.steps)])
+        # last: mean and log-scale for all `width` channels; split: for the `width // 2` split off
+        self.prior = ZeroConv2d(width if last else width // 2, 2 * width if last else width)
+
+    def _prior(self, condition: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.prior(torch.zeros_like(condition) if self.last else condition)
+        return h[:, 0::2], h[:, 1::2]
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """-> (x passed on, eps of this level, log p(z), logdet)."""
+        x = squeeze(x)
+        logdet = x.new_zeros(len(x))
+        for step in self.steps:
+            x, step_logdet = step(x)
+            logdet = logdet + step_logdet
+        if self.last:
+            z, kept = x, x
+            mean, logs = self._prior(x)
+        else:
+            kept, z = x.chunk(2, dim=1)
+            mean, logs = self._prior(kept)
+        eps = (z - mean) * torch.exp(-logs)
+        return kept, eps, gaussian_log_density(z, mean, logs), logdet
+
+    def reverse(self, kept: Tensor, eps: Tensor) -> Tensor:
+        mean, logs = self._prior(eps if self.last else kept)
+        z = mean + eps * torch.exp(logs)
+        x = z if self.last else torch.cat([kept, z], dim=1)
+        for step in reversed(self.steps):
+            x, _ = step.reverse(x)
+        return unsqueeze(x)
+
+
+class Glow(nn.Module):
+    """Multi-scale Glow as a ``LatentModel`` (``latent_dim = C * H * W``)."""
+
+    def __init__(self, config: GlowConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or GlowConfig()
+        self.image_size = config.image_size
+        self.latent_dim = config.channels * config.image_size ** 2
+        self.levels = nn.ModuleList()
+        channels, size, self.shapes = config.channels, config.image_size, []
+        for k in range(config.levels):
+            last = k == config.levels - 1
+            self.levels.append(Level(channels, config, last))
+            channels, size = (4 * channels if last else 2 * channels), size // 2
+            self.shapes.append((channels, size, size))
+
+    def flow(self, x: Tensor) -> tuple[list[Tensor], Tensor]:
+        """``x`` in [-0.5, 0.5] -> (eps of every level, log p(x) per image in nats, for the
+        continuous density, before dequantisation)."""
+        eps_all, log_p = [], x.new_zeros(len(x))
+        for level in self.levels:
+            x, eps, level_log_p, logdet = level(x)
+            eps_all.append(eps)
+            log_p = log_p + level_log_p + logdet
+        return eps_all, log_p
+
+    def encode(self, x: Tensor) -> Tensor:
+        """``[N,3,H,W]`` in [-1,1] -> ``[N, latent_dim]`` standardised latents (exact)."""
+        eps, _ = self.flow(x / 2.0)
+        return torch.cat([e.flatten(1) for e in eps], dim=1)
+
+    def split_latents(self, codes: Tensor) -> list[Tensor]:
+        out, start = [], 0
+        for c, h, w in self.shapes:
+            out.append(codes[:, start:start + c * h * w].view(len(codes), c, h, w))
+            start += c * h * w
+        return out
+
+    def decode(self, codes: Tensor) -> Tensor:
+        """``[N, latent_dim]`` -> ``[N,3,H,W]`` (clamped to [-1,1] only by the data's range)."""
+        eps = self.split_latents(codes)
+        x = None
+        for level, e in zip(reversed(self.levels), reversed(eps)):
+            x = level.reverse(x, e)
+        return x * 2.0
+
+    def sample_latent(self, n: int, seed: int | None = None, temperature: float = 1.0) -> Tensor:
+        """``[n, latent_dim]`` standard normal codes times ``temperature``."""
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        return temperature * torch.randn(n, self.latent_dim, generator=generator)
+
+    def bits_per_dim(self, x: Tensor, noise: Tensor | None = None) -> Tensor:
+        """The training objective per image: ``-log p(x)`` of ``n_bits``-quantised images
+        under uniform dequantisation, in bits per dimension. ``x`` in [-1,1], ``[N,3,H,W]``.
+
+        ``x`` is quantised to ``2^n_bits`` levels in [-0.5, 0.5) and uniform noise of one
+        bin is added; the discrete likelihood is ``p(x) * bin width^D``, so
+        ``D * log(n_bins)`` is added once."""
+        bins = 2 ** self.config.n_bits
+        quantised = torch.floor((x + 1.0) / 2.0 * bins).clamp(0, bins - 1) / bins - 0.5
+        noise = torch.rand_like(quantised) if noise is None else noise
+        _, log_p = self.flow(quantised + noise / bins)
+        dims = np.prod(x.shape[1:])
+        return (-log_p + dims * math.log(bins)) / (dims * math.log(2.0))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Training pass: bits per dimension ``[N]``."""
+        return self.bits_per_dim(x)
+
+
+def glow_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int) -> tuple[Tensor, dict[str, float]]:
+    """``common.train`` loss: mean bits per dimension."""
+    bpd = model(batch[0]).mean()
+    return bpd, {"bits_per_dim": bpd.item()}
