@@ -16,6 +16,7 @@ Command line (one process, or ``torchrun --nproc_per_node=N -m common.train ...`
     python -m common.train classifier --steps 3000 --save
     python -m common.train vae --kind beta_h --data synth --steps 3000 --save
     python -m common.train dfc --features classifier --steps 3000 --save
+    python -m common.train glow --image-size 64 --batch-size 32 --steps 50000 --device cuda
     python -m common.train vae --data celeba --celeba-root /data/celeba --steps 50000
 """
 
@@ -238,6 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--faces", type=int, default=30_000, help="SynthFaces training faces")
     parser.add_argument("--kind", default="vanilla", help="vae: vanilla | beta_h | beta_b")
     parser.add_argument("--features", default="classifier", help="dfc: classifier | vgg123 | vgg345")
+    parser.add_argument("--image-size", type=int, default=32, help="glow: 32 here on a CPU, 64 on a GPU")
     parser.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
     parser.add_argument("--save", action="store_true", help="ship the result in weights/ with the manifest")
     args = parser.parse_args(argv)

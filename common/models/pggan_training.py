@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from .pggan import PGGANConfig, PGGANGenerator
+from .pggan import PGGANConfig, PGGANGenerator, WScale
 
 GP_WEIGHT = 10.0
 DRIFT = 0.001
@@ -41,6 +41,14 @@ def progressive_lod(step: int, steps: int, levels: int) -> float:
     return float(levels - 1 - grown - (within if fading else 1.0))
 
 
+def equalized_conv(c_in: int, c_out: int, kernel: int = 3, gain: float = math.sqrt(2.0)) -> nn.Sequential:
+    """Conv with N(0,1) weights scaled at run time by ``gain / sqrt(fan_in)`` (PGGAN's
+    equalised learning rate, as in the generator's blocks)."""
+    conv = nn.Conv2d(c_in, c_out, kernel, 1, kernel // 2, bias=False)
+    nn.init.normal_(conv.weight)
+    return nn.Sequential(conv, WScale(c_in * kernel * kernel, c_out, gain))
+
+
 class Discriminator(nn.Module):
     """Mirror of the generator: from-RGB at each resolution, two 3x3 convs and a 2x
     average pool per level down to 4x4, then minibatch standard deviation, a conv and a
@@ -49,13 +57,13 @@ class Discriminator(nn.Module):
     def __init__(self, channels: tuple[int, ...]) -> None:
         super().__init__()
         self.levels = len(channels)
-        self.from_rgb = nn.ModuleList([nn.Conv2d(3, c, 1) for c in channels])
+        self.from_rgb = nn.ModuleList([equalized_conv(3, c, 1) for c in channels])
         self.blocks = nn.ModuleList([
-            nn.Sequential(nn.Conv2d(channels[i], channels[i], 3, 1, 1), nn.LeakyReLU(0.2),
-                          nn.Conv2d(channels[i], channels[i - 1], 3, 1, 1), nn.LeakyReLU(0.2), nn.AvgPool2d(2))
+            nn.Sequential(equalized_conv(channels[i], channels[i]), nn.LeakyReLU(0.2),
+                          equalized_conv(channels[i], channels[i - 1]), nn.LeakyReLU(0.2), nn.AvgPool2d(2))
             for i in range(1, len(channels))])
-        self.final_conv = nn.Conv2d(channels[0] + 1, channels[0], 3, 1, 1)
-        self.final_dense = nn.Linear(channels[0] * 16, 1)
+        self.final_conv = equalized_conv(channels[0] + 1, channels[0])
+        self.final_dense = equalized_conv(channels[0] * 16, 1, kernel=1, gain=1.0)
 
     def forward(self, images: Tensor, lod: float) -> Tensor:
         """Scores ``[N]`` for full-resolution images ``[N,3,R,R]`` seen at level ``lod``."""
@@ -70,7 +78,7 @@ class Discriminator(nn.Module):
                 h = h + fade * (low - h)
         spread = h.std(dim=0, unbiased=False).mean().expand(len(h), 1, 4, 4)
         h = F.leaky_relu(self.final_conv(torch.cat([h, spread], dim=1)), 0.2)
-        return self.final_dense(h.flatten(1))[:, 0]
+        return self.final_dense(h.flatten(1)[:, :, None, None]).flatten()
 
 
 class ProgressiveGAN(nn.Module):
