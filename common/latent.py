@@ -169,3 +169,39 @@ def blend(z1: Tensor, z2: Tensor, t: Tensor | float, mode: str = "lerp") -> Tens
     if omega < 1e-6:
         return (1 - t) * z1 + t * z2
     return (torch.sin((1 - t) * omega) * z1 + torch.sin(t * omega) * z2) / torch.sin(omega)
+
+
+def sefa_directions(weight: Tensor, k: int = 10) -> Tensor:
+    """SeFa (Shen & Zhou 2021), closed form: the top eigenvectors of ``A^T A`` for the first
+    layer's weight ``A`` seen as a map from the latent, each output unit's weight vector
+    (row of ``A``) normalised first.
+
+    Args:
+        weight: ``[out, latent, ...]`` (e.g. PGGAN's ``layer0.conv.weight [C, D, 4, 4]``).
+    Returns:
+        ``[k, D]`` unit directions, largest eigenvalue first.
+    """
+    a = weight.detach().double().movedim(1, -1).reshape(-1, weight.shape[1])  # [out * ..., D]
+    a = a / a.norm(dim=1, keepdim=True)
+    values, vectors = torch.linalg.eigh(a.T @ a)
+    return vectors[:, values.argsort(descending=True)[:k]].T.float()
+
+
+def pca_directions(activations: Tensor, codes: Tensor, k: int = 10, batch: int = 512) -> tuple[Tensor, Tensor]:
+    """GANSpace (Harkonen et al. 2020) for a latent without a mapping network: incremental
+    PCA of early-layer activations, then each principal axis regressed back to the latent.
+
+    Args:
+        activations: ``[N, F]`` flattened activations of ``N`` samples.
+        codes: ``[N, D]`` the latents that produced them.
+    Returns:
+        (``[k, D]`` unit latent directions, ``[k]`` explained-variance ratios).
+    """
+    from sklearn.decomposition import IncrementalPCA
+
+    pca = IncrementalPCA(n_components=k, batch_size=max(batch, k))
+    x = activations.detach().double().numpy()
+    coordinates = torch.from_numpy(pca.fit_transform(x))                       # [N, k]
+    mapping = torch.linalg.lstsq(coordinates, codes.detach().double()).solution  # [k, D]
+    directions = mapping / mapping.norm(dim=1, keepdim=True)
+    return directions.float(), torch.from_numpy(pca.explained_variance_ratio_).float()

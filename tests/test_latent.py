@@ -103,3 +103,28 @@ def test_attribute_direction_on_synthfaces_codes_points_along_the_smile_factor()
     assert torch.dot(unit(smiling), unit(regression)) > 0.9
     unrelated = attribute_direction(codes, faces.attributes[:, attribute_index("Eyeglasses")])
     assert abs(torch.dot(unit(unrelated), unit(regression))) < 0.3
+
+
+def test_sefa_finds_the_direction_the_first_layer_amplifies():
+    g = torch.Generator().manual_seed(4)
+    loud = unit(torch.randn(16, generator=g))
+    weight = 0.05 * torch.randn(32, 16, 4, 4, generator=g)
+    weight += 3.0 * torch.randn(32, 1, 4, 4, generator=g) * loud[None, :, None, None]
+    from common.latent import sefa_directions
+
+    directions = sefa_directions(weight, k=3)
+    assert directions.shape == (3, 16)
+    assert abs(torch.dot(directions[0], loud)) > 0.9
+
+
+def test_pca_directions_recover_the_latent_axis_of_the_largest_activation_change():
+    g = torch.Generator().manual_seed(5)
+    codes = torch.randn(2000, 8, generator=g)
+    mixing = torch.randn(8, 40, generator=g) * 0.1
+    mixing[2] *= 30.0                                   # latent axis 2 dominates the activations
+    activations = torch.tanh(codes @ mixing) + 0.01 * torch.randn(2000, 40, generator=g)
+    from common.latent import pca_directions
+
+    directions, explained = pca_directions(activations, codes, k=3)
+    assert directions.shape == (3, 8) and explained[0] > explained[1]
+    assert abs(directions[0, 2]) > 0.9
