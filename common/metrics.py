@@ -162,3 +162,11 @@ def classifier_frechet(classifier, images_a: torch.Tensor, images_b: torch.Tenso
     classifier.eval()
     embed = lambda x: torch.cat([classifier.embed(x[i:i + batch]) for i in range(0, len(x), batch)])  # noqa: E731
     return frechet_distance(embed(images_a).double().numpy(), embed(images_b).double().numpy())
+
+
+def factor_direction(codes: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """The ground-truth latent direction of a factor: the least-squares slope of every code
+    coordinate on the factor, ``cov(z, f) / var(f)``; ``[N, D], [N] -> [D]``. An attribute
+    vector that points along it edits that factor."""
+    f = factor.to(codes.dtype) - factor.to(codes.dtype).mean()
+    return ((codes - codes.mean(0)) * f[:, None]).sum(0) / (f * f).sum()
