@@ -118,7 +118,7 @@ def glow_recipe(args: argparse.Namespace, command: str) -> None:
     _report(figures)
     if args.save:
         save_weights(model, f"glow_{args.image_size}.safetensors", command=command, metrics=figures,
-                     config={**vars(glow_config), "steps": config.steps, "batch_size": config.batch_size,
+                     config={**vars(glow_config), "train_steps": config.steps, "batch_size": config.batch_size,
                              "lr": config.lr, "seed": config.seed, "data": args.data})
 
 

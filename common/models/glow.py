@@ -296,3 +296,15 @@ def glow_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int) -> tuple[T
     """``common.train`` loss: mean bits per dimension."""
     bpd = model(batch[0]).mean()
     return bpd, {"bits_per_dim": bpd.item()}
+
+
+def load_glow(image_size: int = 32) -> Glow:
+    """The shipped Glow (``weights/glow_<size>.safetensors``), in eval mode."""
+    from ..weights import load_weights, read_manifest
+
+    name = f"glow_{image_size}.safetensors"
+    entry = read_manifest().get(name, {})
+    fields = GlowConfig.__dataclass_fields__
+    model = Glow(GlowConfig(**{k: v for k, v in entry.get("config", {}).items() if k in fields}))
+    load_weights(model, name)
+    return model.eval()
