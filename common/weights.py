@@ -104,6 +104,13 @@ def load_weights(module: nn.Module, name: str, folder: Path = WEIGHTS_DIR) -> di
     return entry
 
 
+def manifest_config(name: str, config_type: type, folder: Path = WEIGHTS_DIR):
+    """The model config a shipped file was trained with: ``config_type`` built from the
+    manifest entry's recorded config (keys it does not define, like steps or lr, ignored)."""
+    recorded = read_manifest(folder).get(name, {}).get("config", {})
+    return config_type(**{k: v for k, v in recorded.items() if k in config_type.__dataclass_fields__})
+
+
 def load_foreign_pth(path: Path) -> dict[str, torch.Tensor]:
     """A foreign ``.pth`` state dict, loaded safely (``weights_only``, on the CPU)."""
     path = Path(path)

@@ -300,11 +300,9 @@ def glow_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int) -> tuple[T
 
 def load_glow(image_size: int = 32) -> Glow:
     """The shipped Glow (``weights/glow_<size>.safetensors``), in eval mode."""
-    from ..weights import load_weights, read_manifest
+    from ..weights import load_weights, manifest_config
 
     name = f"glow_{image_size}.safetensors"
-    entry = read_manifest().get(name, {})
-    fields = GlowConfig.__dataclass_fields__
-    model = Glow(GlowConfig(**{k: v for k, v in entry.get("config", {}).items() if k in fields}))
+    model = Glow(manifest_config(name, GlowConfig))
     load_weights(model, name)
     return model.eval()

@@ -187,11 +187,9 @@ def evaluate_vae(model: VAE, images: Tensor, factors: Tensor | None = None) -> d
 def load_vae(kind: str = "vanilla") -> VAE:
     """A shipped VAE, in eval mode: ``kind`` is one of ``KINDS`` or ``"dfc"`` (the DFC-VAE),
     read from ``weights/vae_<kind>.safetensors``."""
-    from ..weights import load_weights, read_manifest
+    from ..weights import load_weights, manifest_config
 
     name = f"vae_{kind}.safetensors"
-    entry = read_manifest().get(name, {})
-    config = VAEConfig(**{k: v for k, v in entry.get("config", {}).items() if k in VAEConfig.__dataclass_fields__})
-    model = VAE(config)
+    model = VAE(manifest_config(name, VAEConfig))
     load_weights(model, name)
     return model.eval()
