@@ -39,7 +39,7 @@ from torch.utils.data import Dataset, default_collate
 from tqdm.auto import tqdm
 
 from .config import default_device
-from .weights import atomic_path
+from .files import atomic_path
 
 CHECKPOINT = "checkpoint.pt"
 LossFn = Callable[[nn.Module, Any, int], tuple[Tensor, dict[str, float]]]

@@ -20,7 +20,7 @@ from torch import Tensor
 from .images import FaceImageError, load_face_image, save_gif, to_png_bytes
 from .latent import blend, condition, coordinate, unit
 from .models.base import LatentModel
-from .weights import atomic_path
+from .files import atomic_path
 
 SLIDER_STEP = 0.05
 

@@ -7,8 +7,6 @@ lengths share their first faces and a deleted cache regenerates the same pixels.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from ..config import cache_dir
+from ..files import atomic_path
 from ..images import from_uint8, unit_to_signed
 from .celeba_names import CELEBA_ATTRIBUTES
 from .synth_factors import FACTOR_NAMES, attributes_from_factors, sample_factors
@@ -80,7 +79,9 @@ class SynthFaces(Dataset):
         else:
             self.pixels = render_uint8(self.factors, size, progress=progress and n >= 2000)
             if path is not None:
-                _save_atomic(path, self.pixels)
+                with atomic_path(path) as tmp:
+                    with open(tmp, "wb") as f:
+                        np.save(f, self.pixels)
 
     def cache_path(self) -> Path:
         name = f"{renderer_version()}_seed{self.seed}_{self.split}_{self.n}_{self.size}px.npy"
@@ -104,19 +105,6 @@ class SynthFaces(Dataset):
     def factor(self, name: str) -> np.ndarray:
         """``[N]`` values of one factor."""
         return self.factors[:, FACTOR_NAMES.index(name)]
-
-
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def factor_sweep(factors: np.ndarray, name: str, values: np.ndarray | list[float],

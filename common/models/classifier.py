@@ -115,9 +115,10 @@ def classifier_loss(model: AttributeClassifier, batch: tuple[Tensor, Tensor, Ten
 def evaluate_classifier(model: AttributeClassifier, faces: SynthFaces) -> dict[str, float]:
     """Per-attribute accuracy and per-factor R^2 on held-out faces."""
     images, attributes, factors = faces.batch(np.arange(len(faces)))
-    probs = model.probabilities(images)
     model.eval()
-    estimates = torch.cat([model(images[i:i + 256])[1] for i in range(0, len(images), 256)])
+    outputs = [model(images[i:i + 256]) for i in range(0, len(images), 256)]
+    probs = torch.sigmoid(torch.cat([logits for logits, _ in outputs]))
+    estimates = torch.cat([estimate for _, estimate in outputs])
     truth = attributes[:, _ATTR_COLUMNS].bool()
     figures = {f"acc/{name}": float(((probs[:, k] > 0.5) == truth[:, k]).float().mean())
                for k, name in enumerate(model.attributes)}
