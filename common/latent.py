@@ -89,6 +89,16 @@ def svm_boundary(codes: Tensor, scores: Tensor, ratio: float = 0.02, split: floa
     return Boundary(unit(w), float(svm.intercept_[0] / np.linalg.norm(svm.coef_[0])), accuracy)
 
 
+def boundary_sweep(code: Tensor, boundary: Boundary, distances: Tensor) -> Tensor:
+    """InterFaceGAN's absolute sweep (``linear_interpolate``): ``code`` ``[D]`` moved along
+    the boundary's normal so that its signed distance ``n . z + b`` takes each value of
+    ``distances`` ``[K]`` in turn; returns ``[K, D]``. (InterFaceGAN measures ``n . z``
+    alone; the offset makes 0 the boundary itself.)"""
+    normal = boundary.normal.to(code.dtype)
+    current = float(code @ normal) + boundary.offset
+    return code[None] + (distances.to(code.dtype) - current)[:, None] * normal[None]
+
+
 def condition(direction: Tensor, *others: Tensor) -> Tensor:
     """Project ``direction`` onto the orthogonal complement of ``others`` (any number),
     exactly (least squares, not Gram-Schmidt on unnormalised vectors), then normalise.

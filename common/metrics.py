@@ -127,6 +127,23 @@ def edit_score(model, classifier, codes: torch.Tensor, vector: torch.Tensor, att
     return score
 
 
+def edit_table(model, classifier, targets: dict[str, torch.Tensor],
+               vectors: dict[str, dict[str, torch.Tensor]], strengths: tuple[float, ...] = (1.0,)) -> list[dict]:
+    """One row per (variant, attribute): ``vectors[variant][attribute]`` (``[D]``) added to
+    ``targets[attribute]`` (``[N,D]`` codes of faces without it) at each strength ``f``.
+    Row keys: variant, attribute, before (share read as having it unedited), then per
+    strength ``success f=..`` (share read as having it) and ``leakage f=..``."""
+    rows = []
+    for variant, by_attribute in vectors.items():
+        for attribute, vector in by_attribute.items():
+            score = edit_score(model, classifier, targets[attribute], vector, attribute, strengths=(0.0, *strengths))
+            row = {"variant": variant, "attribute": attribute, "before": score.success[0]}
+            for f, success, leakage in zip(strengths, score.success[1:], score.leakage[1:]):
+                row[f"success f={f:g}"], row[f"leakage f={f:g}"] = success, leakage
+            rows.append(row)
+    return rows
+
+
 def high_frequency_energy(images: torch.Tensor) -> torch.Tensor:
     """Mean squared response to a 3x3 Laplacian, per image: ``[N,3,H,W] -> [N]``.
     Blur lowers it; comparing reconstructions with their originals measures sharpness."""
@@ -148,10 +165,12 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Frechet distance between Gaussians fitted to two feature sets ``[N, F]``, ``[M, F]``:
     ``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))`` (the FID formula)."""
     from scipy.linalg import sqrtm
+    from threadpoolctl import threadpool_limits
 
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root = sqrtm(cov_a @ cov_b)
+    with threadpool_limits(limits=1, user_api="blas"):  # idle BLAS threads would spin against torch's
+        root = sqrtm(cov_a @ cov_b)
     root = root.real if np.iscomplexobj(root) else root
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2.0 * root))
 

@@ -73,11 +73,12 @@ def interpolation_strip(rows: Sequence[Tensor], row_labels: Sequence[str] | None
 
 
 def loss_curves(history: Mapping[str, Sequence[float]], xlabel: str = "step",
-                title: str | None = None) -> Figure:
-    """One line per named series, log scale when values span more than a decade."""
+                title: str | None = None, steps: Sequence[int] | None = None) -> Figure:
+    """One line per named series against ``steps`` (default 1, 2, ...), log scale when
+    values span more than a decade."""
     fig, ax = plt.subplots(figsize=(6, 3.2))
     for name, values in history.items():
-        ax.plot(np.arange(1, len(values) + 1), values, label=name)
+        ax.plot(np.arange(1, len(values) + 1) if steps is None else steps, values, label=name)
     values = np.concatenate([np.asarray(v, dtype=float) for v in history.values()])
     positive = values[values > 0]
     if len(positive) and positive.max() / positive.min() > 10:
@@ -89,6 +90,19 @@ def loss_curves(history: Mapping[str, Sequence[float]], xlabel: str = "step",
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def text_table(rows: Sequence[Mapping[str, object]], formats: Mapping[str, str] | None = None) -> str:
+    """Rows of equal keys as an aligned plain-text table; ``formats[prefix]`` is the format
+    spec (``".0%"``, ``".3f"``) of every column whose name starts with ``prefix``."""
+    formats = formats or {}
+    keys = list(rows[0])
+    spec = {k: next((f for prefix, f in formats.items() if k.startswith(prefix)), "") for k in keys}
+    cells = [[format(row[k], spec[k]) for k in keys] for row in rows]
+    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
+    lines = ["  ".join(k.rjust(w) for k, w in zip(keys, widths))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
 
 
 def bar_table(values: Mapping[str, float], title: str | None = None, xlabel: str = "") -> Figure:

@@ -10,12 +10,15 @@ from torch.utils.data import Dataset
 
 from .data.celeba import CelebA, CelebAError
 from .data.synthfaces import SynthFaces
-from .models.classifier import WEIGHTS_NAME, AttributeClassifier, classifier_loss, evaluate_classifier, held_out_faces
+from .models.classifier import (AttributeClassifier, classifier_loss, evaluate_classifier, held_out_faces,
+                                load_classifier, weights_name)
 from .models.dfc import DFCLoss, FeatureNetworkError, feature_network
 from .models.glow import Glow, GlowConfig, glow_loss
+from .models.pggan import SYNTH_PGGAN, PGGANConfig
+from .models.pggan_training import ProgressiveGAN, progressive_gan_loss, sample_quality
 from .models.vae import VAE, VAEConfig, config_dict, evaluate_vae, vae_loss
-from .train import TrainConfig, train
-from .weights import save_weights
+from .train import TrainConfig, save_history, train
+from .weights import WEIGHTS_DIR, save_weights
 
 
 class RecipeError(RuntimeError):
@@ -46,15 +49,16 @@ def _report(figures: dict[str, float]) -> None:
 def classifier_recipe(args: argparse.Namespace, command: str) -> None:
     if args.data != "synth":
         raise RecipeError("the attribute classifier trains on SynthFaces (its factors are the targets)")
-    config = train_config(args, "classifier", lr=2e-3)
+    size = args.image_size or 64
+    config = train_config(args, "classifier" if size == 64 else f"classifier_{size}", lr=2e-3)
     torch.manual_seed(args.seed)
     model = AttributeClassifier()
-    train(model, classifier_loss, training_data(args), config)
-    figures = evaluate_classifier(model.cpu(), held_out_faces())
+    train(model, classifier_loss, training_data(args, size=size), config)
+    figures = evaluate_classifier(model.cpu(), held_out_faces(size=size))
     _report(figures)
     if args.save:
-        save_weights(model, WEIGHTS_NAME, command=command, metrics=figures,
-                     config={"width": 24, "faces": args.faces, "steps": config.steps,
+        save_weights(model, weights_name(size), command=command, metrics=figures,
+                     config={"width": 24, "image_size": size, "faces": args.faces, "steps": config.steps,
                              "batch_size": config.batch_size, "lr": config.lr, "seed": config.seed})
 
 
@@ -108,18 +112,51 @@ def held_out_bits_per_dim(model: Glow, size: int, n: int = 1000) -> float:
 
 
 def glow_recipe(args: argparse.Namespace, command: str) -> None:
-    glow_config = GlowConfig(image_size=args.image_size)
-    config = train_config(args, f"glow_{args.image_size}", lr=1e-3)
+    size = args.image_size or 32
+    glow_config = GlowConfig(image_size=size)
+    config = train_config(args, f"glow_{size}", lr=1e-3)
     config.warmup_steps, config.grad_clip = min(500, args.steps // 5), 50.0
     torch.manual_seed(args.seed)
     model = Glow(glow_config)
-    train(model, glow_loss, training_data(args, size=args.image_size), config)
-    figures = {"bits_per_dim": held_out_bits_per_dim(model.cpu(), args.image_size)}
+    train(model, glow_loss, training_data(args, size=size), config)
+    figures = {"bits_per_dim": held_out_bits_per_dim(model.cpu(), size)}
     _report(figures)
     if args.save:
-        save_weights(model, f"glow_{args.image_size}.safetensors", command=command, metrics=figures,
+        save_weights(model, f"glow_{size}.safetensors", command=command, metrics=figures,
                      config={**vars(glow_config), "train_steps": config.steps, "batch_size": config.batch_size,
                              "lr": config.lr, "seed": config.seed, "data": args.data})
 
 
-RECIPES = {"classifier": classifier_recipe, "vae": vae_recipe, "dfc": dfc_recipe, "glow": glow_recipe}
+def pggan_recipe(args: argparse.Namespace, command: str) -> None:
+    """Progressive growing 4x4 -> 64x64; ships the averaged generator with its Frechet
+    distance and attribute frequencies (``pggan_training.sample_quality``) and the
+    training curves (``weights/pggan_synth64.history.json``)."""
+    size = args.image_size or 64
+    if size not in (8, 16, 32, 64):
+        raise RecipeError(f"pggan trains at 8, 16, 32 or 64 pixels, not {size}")
+    levels = size.bit_length() - 2                      # resolutions 4 .. size
+    gan_config = PGGANConfig(latent_dim=SYNTH_PGGAN.latent_dim, resolution=size, channels=SYNTH_PGGAN.channels[:levels])
+    phase_steps = args.phase_steps or max(1, args.steps // 10)
+    config = train_config(args, f"pggan_{gan_config.resolution}", lr=1e-3)
+    config.betas, config.cosine = (0.0, 0.99), False
+    torch.manual_seed(args.seed)
+    model = ProgressiveGAN(gan_config, phase_steps=phase_steps, loss=args.gan_loss)
+    classifier = load_classifier()
+    real = held_out_faces()
+    start = sample_quality(model.average, classifier, real)
+    history = train(model, progressive_gan_loss, training_data(args, size=gan_config.resolution), config)
+    figures = {**sample_quality(model.average.cpu(), classifier, real), "frechet_at_start": start["frechet"]}
+    _report(figures)
+    if args.save:
+        name = f"pggan_synth{gan_config.resolution}"
+        save_weights(model.average, f"{name}.safetensors", command=command, metrics=figures,
+                     config={"latent_dim": gan_config.latent_dim, "resolution": gan_config.resolution,
+                             "channels": list(gan_config.channels), "loss": args.gan_loss,
+                             "phase_steps": phase_steps, "train_steps": config.steps,
+                             "batch_size": config.batch_size, "lr": config.lr, "seed": config.seed,
+                             "data": args.data})
+        save_history(history, WEIGHTS_DIR / f"{name}.history.json")
+
+
+RECIPES = {"classifier": classifier_recipe, "vae": vae_recipe, "dfc": dfc_recipe, "glow": glow_recipe,
+           "pggan": pggan_recipe}

@@ -17,12 +17,14 @@ Command line (one process, or ``torchrun --nproc_per_node=N -m common.train ...`
     python -m common.train vae --kind beta_h --data synth --steps 3000 --save
     python -m common.train dfc --features classifier --steps 3000 --save
     python -m common.train glow --image-size 64 --batch-size 32 --steps 50000 --device cuda
+    python -m common.train pggan --steps 8000 --phase-steps 800 --batch-size 32 --save
     python -m common.train vae --data celeba --celeba-root /data/celeba --steps 50000
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -141,6 +143,21 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
         torch.save(state, tmp)
 
 
+def save_history(history: History, path: Path, points: int = 400) -> None:
+    """Write the logged figures as JSON (at most ``points`` rows, evenly thinned)."""
+    keep = sorted({round(k * (len(history.steps) - 1) / max(1, points - 1)) for k in range(points)})
+    data = {"steps": [history.steps[k] for k in keep],
+            "values": {name: [values[k] for k in keep] for name, values in history.values.items()}}
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data))
+
+
+def read_history(path: Path) -> History:
+    """The ``History`` that ``save_history`` wrote."""
+    data = json.loads(Path(path).read_text())
+    return History(data["steps"], data["values"])
+
+
 def _distributed(device: torch.device) -> tuple[int, int, torch.device]:
     """(rank, world size, device) under torchrun; (0, 1, device) otherwise."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
@@ -239,7 +256,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--faces", type=int, default=30_000, help="SynthFaces training faces")
     parser.add_argument("--kind", default="vanilla", help="vae: vanilla | beta_h | beta_b")
     parser.add_argument("--features", default="classifier", help="dfc: classifier | vgg123 | vgg345")
-    parser.add_argument("--image-size", type=int, default=32, help="glow: 32 here on a CPU, 64 on a GPU")
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="glow: 32 (default, CPU) or 64 (GPU); pggan, classifier: 64 (default)")
+    parser.add_argument("--phase-steps", type=int, default=None,
+                        help="pggan: steps per fade-in or stable phase (default steps // 10)")
+    parser.add_argument("--gan-loss", choices=("logistic", "wgan-gp"), default="logistic", help="pggan's loss")
     parser.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
     parser.add_argument("--save", action="store_true", help="ship the result in weights/ with the manifest")
     args = parser.parse_args(argv)

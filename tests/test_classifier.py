@@ -4,28 +4,40 @@ import pytest
 import torch
 
 from common.data import SynthFaces
-from common.models.classifier import (WEIGHTS_NAME, AttributeClassifier, classifier_loss,
-                                      evaluate_classifier, held_out_faces, load_classifier)
+from common.models.classifier import (AttributeClassifier, classifier_loss, evaluate_classifier,
+                                      held_out_faces, load_classifier, weights_name)
 from common.train import TrainConfig, train
 from common.weights import read_manifest
 
 REQUIRED = ("Smiling", "Eyeglasses", "Male", "Bangs", "Bald", "Narrow_Eyes")
 
 
-@pytest.fixture(scope="module")
-def figures():
-    return evaluate_classifier(load_classifier(), held_out_faces())
+@pytest.fixture(scope="module", params=[64, 32], ids=["64px", "32px"])
+def shipped(request):
+    """(image size, held-out figures of the classifier shipped for that size)."""
+    size = request.param
+    return size, evaluate_classifier(load_classifier(size), held_out_faces(size=size))
 
 
-def test_shipped_weights_reach_the_manifest_figures(figures):
-    recorded = read_manifest()[WEIGHTS_NAME]["metrics"]
+def test_shipped_weights_reach_the_manifest_figures(shipped):
+    size, figures = shipped
+    recorded = read_manifest()[weights_name(size)]["metrics"]
     for name, value in recorded.items():
         assert figures[name] == pytest.approx(value, abs=0.005), name
 
 
-def test_required_attributes_are_read_at_95_percent_or_better(figures):
+def test_required_attributes_are_read_at_95_percent_or_better(shipped):
+    size, figures = shipped
     for name in REQUIRED:
-        assert figures[f"acc/{name}"] >= 0.95, name
+        assert figures[f"acc/{name}"] >= 0.95, (size, name)
+
+
+def test_faces_of_other_sizes_are_resized_to_the_trained_size():
+    model = load_classifier()
+    faces = held_out_faces(n=16).images(slice(None))
+    small = torch.nn.functional.interpolate(faces, size=32, mode="area")
+    assert model.feature_maps(small)[0].shape[-1] == 64
+    assert model.probabilities(small).shape == (16, len(model.attributes))
 
 
 def test_feature_maps_and_embedding_shapes():

@@ -91,6 +91,12 @@ def test_bits_per_dim_counts_the_bin_width_once(tiny):
     assert torch.allclose(tiny.bits_per_dim(x, noise), expected)
 
 
+def test_codes_far_from_the_data_still_decode_to_valid_pixels(tiny):
+    wild = 50.0 * torch.randn(3, tiny.latent_dim, dtype=torch.float64)
+    images = tiny.decode(wild)
+    assert torch.isfinite(images).all() and images.abs().max() <= 1.0
+
+
 def test_squeeze_round_trip_and_actnorm_state_is_saved():
     x = torch.randn(2, 3, 4, 4)
     assert torch.equal(unsqueeze(squeeze(x)), x) and squeeze(x).shape == (2, 12, 2, 2)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from common.latent import (attribute_direction, blend, boundary_coordinate, condition, coordinate, edit, interpolate,
-                           svm_boundary, unit)
+from common.latent import (Boundary, attribute_direction, blend, boundary_coordinate, boundary_sweep, condition,
+                           coordinate, edit, interpolate, svm_boundary, unit)
 
 
 def _boundaries(folder):
@@ -127,3 +127,14 @@ def test_pca_directions_recover_the_latent_axis_of_the_largest_activation_change
     directions, explained = pca_directions(activations, codes, k=3)
     assert directions.shape == (3, 8) and explained[0] > explained[1]
     assert abs(directions[0, 2]) > 0.9
+
+
+def test_boundary_sweep_places_the_code_at_each_signed_distance():
+    normal = unit(torch.randn(16, generator=torch.Generator().manual_seed(3)))
+    boundary = Boundary(normal, offset=0.7, val_accuracy=1.0)
+    code = torch.randn(16)
+    distances = torch.tensor([-3.0, 0.0, 2.5])
+    swept = boundary_sweep(code, boundary, distances)
+    assert torch.allclose(swept @ normal + 0.7, distances, atol=1e-5)
+    residual = swept - (swept @ normal)[:, None] * normal        # nothing moves off the normal
+    assert torch.allclose(residual, (code - (code @ normal) * normal).expand_as(residual), atol=1e-5)

@@ -1,9 +1,11 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 
-from common.models.pggan import PGGANConfig, PGGANGenerator
+from common.models.pggan import PGGANConfig, PGGANGenerator, load_interfacegan_boundaries
+from common.weights import WeightsError
 
 TINY = PGGANConfig(latent_dim=64, resolution=16, channels=(64, 32, 16))
 
@@ -102,3 +104,27 @@ def test_registry_replaces_a_wrong_file_only_with_a_checked_one(tmp_path, shared
     with pytest.raises(DownloadError, match=r"(?s)is not InterFaceGAN's.*put it at"):
         fetch(item, getter=lambda url, target: target.write_bytes(tiny.read_bytes()))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_published_boundaries_load_by_name(shared_fixtures):
+    boundaries = load_interfacegan_boundaries(shared_fixtures / "interfacegan_boundaries")
+    assert {"smile", "pose", "age", "gender", "eyeglasses", "age_c_gender"} <= set(boundaries)
+    assert all(b.shape == (512,) for b in boundaries.values())
+    assert boundaries["smile"].norm() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_missing_or_malformed_boundaries_are_explained(tmp_path):
+    with pytest.raises(WeightsError, match="no pggan_celebahq_\\*_boundary.npy files in"):
+        load_interfacegan_boundaries(tmp_path)
+    np.save(tmp_path / "pggan_celebahq_smile_boundary.npy", np.zeros((1, 128)))
+    with pytest.raises(WeightsError, match="holds 128 numbers"):
+        load_interfacegan_boundaries(tmp_path)
+    (tmp_path / "pggan_celebahq_smile_boundary.npy").write_bytes(b"not numpy")
+    with pytest.raises(WeightsError, match="not a readable .npy file"):
+        load_interfacegan_boundaries(tmp_path)
+
+
+def test_early_activations_are_the_4x4_stage(tiny):
+    generator, expected = tiny
+    activations = generator.activations(expected["z"], layer=1)
+    assert activations.shape == (6, 64 * 4 * 4)

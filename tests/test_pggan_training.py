@@ -1,17 +1,26 @@
+import math
+
 import numpy as np
 import pytest
 import torch
 
+from common.data import SynthFaces
 from common.metrics import frechet_distance
-from common.models.pggan_training import Discriminator, progressive_lod
+from common.models.classifier import load_classifier
+from common.models.pggan import PGGANConfig
+from common.models.pggan_training import (Discriminator, ProgressiveGAN, progressive_gan_loss, progressive_lod,
+                                          sample_quality)
+from common.train import TrainConfig, train
 
 
 def test_lod_schedule_grows_from_4x4_to_full_resolution():
-    lods = [progressive_lod(s, 900, levels=5) for s in range(0, 900, 50)]
-    assert lods[0] == 4.0 and progressive_lod(899, 900, 5) == 0.0
+    lods = [progressive_lod(s, 100, levels=5) for s in range(0, 1200, 10)]
+    assert lods[0] == 4.0 and progressive_lod(799, 100, 5) > 0.0 and progressive_lod(800, 100, 5) == 0.0
+    assert progressive_lod(5000, 100, 5) == 0.0                  # stays at full resolution
     assert all(a >= b for a, b in zip(lods, lods[1:]))          # never shrinks
     assert any(0 < lod % 1 < 1 for lod in lods)                  # passes through fades
-    assert progressive_lod(150, 900, 5) == pytest.approx(3.5)    # middle of the first fade-in
+    assert progressive_lod(150, 100, 5) == pytest.approx(3.5)    # middle of the first fade-in
+    assert progressive_lod(250, 100, 5) == 3.0                   # 8x8 stable
 
 
 def test_discriminator_scores_any_level():
@@ -25,3 +34,36 @@ def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_shift():
     a = np.random.default_rng(0).normal(size=(500, 4))
     assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
     assert frechet_distance(a, a + 1.0) == pytest.approx(4.0, rel=0.05)
+
+
+@pytest.fixture(scope="module")
+def short_run():
+    """A 32x32 progressive run (4x4 up to 32x32) of 300 steps on SynthFaces."""
+    torch.manual_seed(0)
+    faces = SynthFaces(n=1000, size=32, seed=0, progress=False)
+    model = ProgressiveGAN(PGGANConfig(latent_dim=32, resolution=32, channels=(64, 32, 16, 16)), phase_steps=40)
+    classifier = load_classifier()
+    real = SynthFaces(n=256, size=32, seed=0, split="test", progress=False)
+    start = sample_quality(model.average, classifier, real, n=256)
+    history = train(model, progressive_gan_loss, faces,
+                    TrainConfig(steps=300, batch_size=16, lr=1e-3, betas=(0.0, 0.99), cosine=False, progress=False))
+    return model, start, sample_quality(model.average, classifier, real, n=256), history
+
+
+def test_short_progressive_training_moves_samples_toward_the_data(short_run):
+    model, start, end, history = short_run
+    assert end["frechet"] < 0.5 * start["frechet"]
+    assert all(math.isfinite(v) for k in ("d_loss", "g_loss") for v in history.values[k])
+    assert history.values["lod"][0] == 3.0 and history.values["lod"][-1] == 0.0
+    assert model.average.lod.item() == 0.0
+
+
+def test_the_average_generator_lags_the_trained_one(short_run):
+    model = short_run[0]
+    pairs = zip(model.average.parameters(), model.generator.parameters())
+    assert any(not torch.equal(a, g) for a, g in pairs)
+
+
+def test_unknown_gan_loss_is_refused():
+    with pytest.raises(ValueError, match="loss must be 'wgan-gp' or 'logistic'"):
+        ProgressiveGAN(PGGANConfig(latent_dim=8, resolution=8, channels=(8, 8)), phase_steps=10, loss="hinge")

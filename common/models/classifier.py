@@ -2,7 +2,8 @@
 
 It labels GAN samples for InterFaceGAN, scores every edit, gives the feature space for
 Frechet distances, and is DFC-VAE's feature network when VGG weights are not available.
-Input ``[N,3,H,W]`` in [-1,1] (64x64 trained; any size works through global pooling).
+Input ``[N,3,H,W]`` in [-1,1]; trained at 64x64, other sizes are resized to it first (so
+32x32 Glow faces are read as the classifier was trained to read faces).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..weights import load_weights
 CLASSIFIER_FACTORS = ("smile", "mouth_open", "eye_open", "brow_raise", "yaw", "roll", "face_width",
                       "jaw", "brow_thickness", "skin_tone", "age", "light")
 WEIGHTS_NAME = "classifier.safetensors"
+TRAINED_SIZE = 64
 
 
 def _block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
@@ -51,8 +53,11 @@ class AttributeClassifier(nn.Module):
         self.head = nn.Linear(8 * w, len(self.attributes) + len(self.factors))
 
     def feature_maps(self, x: Tensor, upto: int | None = None) -> list[Tensor]:
-        """Activations after each stage: ``[N,w,H,W], [N,2w,H/2,W/2], ...``; stops after
-        stage ``upto`` (0-based) when given."""
+        """Activations after each stage for ``x`` ``[N,3,H,W]`` (resized to 64x64 first):
+        ``[N,w,64,64], [N,2w,32,32], ...``; stops after stage ``upto`` (0-based) when given."""
+        if x.shape[-1] != TRAINED_SIZE or x.shape[-2] != TRAINED_SIZE:
+            x = F.interpolate(x, size=(TRAINED_SIZE, TRAINED_SIZE), mode="bilinear", align_corners=False,
+                              antialias=x.shape[-1] > TRAINED_SIZE)
         maps = []
         for k, stage in enumerate(self.stages):
             x = stage(x)
@@ -71,13 +76,25 @@ class AttributeClassifier(nn.Module):
         return out[:, :len(self.attributes)], out[:, len(self.attributes):]
 
     @torch.no_grad()
-    def probabilities(self, x: Tensor, batch: int = 256) -> Tensor:
-        """``[N,A]`` attribute probabilities, in eval mode, ``batch`` images at a time."""
+    def read(self, x: Tensor, batch: int = 256) -> tuple[Tensor, Tensor]:
+        """(attribute probabilities ``[N,A]``, factor estimates ``[N,F]``), in eval mode,
+        ``batch`` images at a time."""
         was_training = self.training
         self.eval()
-        out = torch.cat([torch.sigmoid(self(x[i:i + batch])[0]) for i in range(0, len(x), batch)])
+        outputs = [self(x[i:i + batch]) for i in range(0, len(x), batch)]
         self.train(was_training)
-        return out
+        return (torch.sigmoid(torch.cat([logits for logits, _ in outputs])),
+                torch.cat([estimates for _, estimates in outputs]))
+
+    def probabilities(self, x: Tensor, batch: int = 256) -> Tensor:
+        """``[N,A]`` attribute probabilities (``read``'s first half)."""
+        return self.read(x, batch)[0]
+
+    def factor(self, name: str) -> int:
+        """Column of factor ``name`` in ``read``'s factor estimates."""
+        if name not in self.factors:
+            raise KeyError(f"the classifier does not estimate {name!r}; it estimates {', '.join(self.factors)}")
+        return self.factors.index(name)
 
     def scorer(self, names: tuple[str, ...] | list[str]):
         """A function ``images [N,3,H,W] -> {name: probability of the first image}`` for
@@ -115,10 +132,7 @@ def classifier_loss(model: AttributeClassifier, batch: tuple[Tensor, Tensor, Ten
 def evaluate_classifier(model: AttributeClassifier, faces: SynthFaces) -> dict[str, float]:
     """Per-attribute accuracy and per-factor R^2 on held-out faces."""
     images, attributes, factors = faces.batch(np.arange(len(faces)))
-    model.eval()
-    outputs = [model(images[i:i + 256]) for i in range(0, len(images), 256)]
-    probs = torch.sigmoid(torch.cat([logits for logits, _ in outputs]))
-    estimates = torch.cat([estimate for _, estimate in outputs])
+    probs, estimates = model.read(images)
     truth = attributes[:, _ATTR_COLUMNS].bool()
     figures = {f"acc/{name}": float(((probs[:, k] > 0.5) == truth[:, k]).float().mean())
                for k, name in enumerate(model.attributes)}
@@ -129,13 +143,19 @@ def evaluate_classifier(model: AttributeClassifier, faces: SynthFaces) -> dict[s
     return figures
 
 
-def held_out_faces(n: int = 2000) -> SynthFaces:
+def held_out_faces(n: int = 2000, size: int = 64) -> SynthFaces:
     """The held-out set every classifier figure is measured on (the test split)."""
-    return SynthFaces(n=n, size=64, seed=0, split="test", progress=False)
+    return SynthFaces(n=n, size=size, seed=0, split="test", progress=False)
 
 
-def load_classifier() -> AttributeClassifier:
-    """The shipped classifier, in eval mode."""
+def weights_name(image_size: int = 64) -> str:
+    """``classifier.safetensors`` reads 64x64 faces; ``classifier_32.safetensors`` was
+    trained on 32x32 faces (resized to 64 inside) and reads the 32x32 Glow's faces."""
+    return WEIGHTS_NAME if image_size == TRAINED_SIZE else f"classifier_{image_size}.safetensors"
+
+
+def load_classifier(image_size: int = 64) -> AttributeClassifier:
+    """The shipped classifier for faces of ``image_size`` pixels, in eval mode."""
     model = AttributeClassifier()
-    load_weights(model, WEIGHTS_NAME)
+    load_weights(model, weights_name(image_size))
     return model.eval()

@@ -261,12 +261,14 @@ class Glow(nn.Module):
         return out
 
     def decode(self, codes: Tensor) -> Tensor:
-        """``[N, latent_dim]`` -> ``[N,3,H,W]`` (clamped to [-1,1] only by the data's range)."""
+        """``[N, latent_dim]`` -> ``[N,3,H,W]`` in [-1,1]. Codes far from the data can leave
+        that range (or overflow in the couplings' division); such pixels are clamped (NaN
+        becomes 0), which never touches the exact reconstruction of an image."""
         eps = self.split_latents(codes)
         x = None
         for level, e in zip(reversed(self.levels), reversed(eps)):
             x = level.reverse(x, e)
-        return x * 2.0
+        return torch.nan_to_num(x * 2.0, nan=0.0).clamp(-1.0, 1.0)
 
     def sample_latent(self, n: int, seed: int | None = None, temperature: float = 1.0) -> Tensor:
         """``[n, latent_dim]`` standard normal codes times ``temperature``."""

@@ -125,6 +125,14 @@ class PGGANGenerator(nn.Module):
             out = F.interpolate(out, scale_factor=2, mode="nearest")
         return out
 
+    def activations(self, z: Tensor, layer: int = 1) -> Tensor:
+        """Output of block ``layer{layer}`` for latents ``[N, D]``, flattened to ``[N, F]``
+        (GANSpace's early-layer features; ``layer=1`` is the 4x4 stage)."""
+        x = z.view(len(z), self.latent_dim, 1, 1)
+        for k in range(layer + 1):
+            x = self.block(f"layer{k}")(x)
+        return x.flatten(1)
+
     def encode(self, x: Tensor, steps: int = 200) -> Tensor:
         """``[N,3,R,R]`` -> ``[N,D]`` by optimisation (``common.models.inversion.invert``)."""
         from .inversion import invert
@@ -138,6 +146,49 @@ class PGGANGenerator(nn.Module):
     def sample_latent(self, n: int, seed: int | None = None) -> Tensor:
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         return torch.randn(n, self.latent_dim, generator=generator)
+
+
+# The generator trained on SynthFaces and shipped in weights/ (python -m common.train pggan).
+SYNTH_PGGAN = PGGANConfig(latent_dim=128, resolution=64, channels=(128, 128, 64, 32, 16))
+SYNTH_WEIGHTS = "pggan_synth64.safetensors"
+
+
+def load_pggan() -> PGGANGenerator:
+    """The shipped 64x64 SynthFaces generator (the averaged weights), in eval mode."""
+    from ..weights import load_weights, manifest_config
+
+    config = manifest_config(SYNTH_WEIGHTS, PGGANConfig)
+    generator = PGGANGenerator(config)
+    load_weights(generator, SYNTH_WEIGHTS)
+    return generator.eval()
+
+
+BOUNDARIES_URL = "https://github.com/genforce/interfacegan/tree/master/boundaries"
+
+
+def load_interfacegan_boundaries(folder: str | Path, latent_dim: int = 512) -> dict[str, Tensor]:
+    """InterFaceGAN's published PGGAN CelebA-HQ boundaries, ``{name: [latent_dim]}``, from
+    a folder of its ``pggan_celebahq_<name>_boundary.npy`` files (``[1, 512]`` float64),
+    for example ``smile``, ``pose``, ``age_c_gender``."""
+    import numpy as np
+
+    folder = Path(folder)
+    files = sorted(folder.glob("pggan_celebahq_*_boundary.npy"))
+    if not files:
+        raise WeightsError(f"no pggan_celebahq_*_boundary.npy files in {folder}: download them from "
+                           f"{BOUNDARIES_URL} into that folder")
+    boundaries = {}
+    for path in files:
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise WeightsError(f"{path} is not a readable .npy file ({error}); download it again") from error
+        if array.size != latent_dim:
+            raise WeightsError(f"{path} holds {array.size} numbers (shape {array.shape}); a boundary of this "
+                               f"generator has {latent_dim}")
+        name = path.name[len("pggan_celebahq_"):-len("_boundary.npy")]
+        boundaries[name] = torch.from_numpy(array.reshape(-1)).float()
+    return boundaries
 
 
 CELEBAHQ_URL = "https://www.dropbox.com/s/t74z87pk3cf8ny7/pggan_celebahq.pth?dl=1"

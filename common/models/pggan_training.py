@@ -4,7 +4,9 @@ Training starts at 4x4 and adds a resolution at a time up to the generator's own
 resolution first fades in (``lod`` slides from k+1 to k while the new layers' image is
 blended with the upsampled old one), then trains stably. The discriminator mirrors it,
 reading the image at the current resolution through a from-RGB layer, with the same fade.
-Loss: WGAN-GP (gradient penalty 10) with PGGAN's drift term 0.001.
+Loss: WGAN-GP (gradient penalty 10) with PGGAN's drift term 0.001, or the non-saturating
+logistic loss with an R1 penalty (``loss="logistic"``). As in PGGAN, the shipped generator
+is an exponential moving average of the trained one's weights (``average``).
 
 Generator and discriminator live in one module so that the project's single training loop
 (``common.train``) trains them: the generator's loss goes through a *detached copy* of the
@@ -14,6 +16,7 @@ backward pass gives each network exactly its own gradient (simultaneous updates)
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -21,21 +24,25 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
+from ..data.synthfaces import SynthFaces
+from ..metrics import classifier_frechet
 from .pggan import PGGANConfig, PGGANGenerator, WScale
 
 GP_WEIGHT = 10.0
 DRIFT = 0.001
+R1_WEIGHT = 10.0
 
 
-def progressive_lod(step: int, steps: int, levels: int) -> float:
-    """``lod`` at ``step``: ``levels - 1`` (4x4) at first, 0 (full resolution) at the end.
-    The run is cut into ``2 * levels - 1`` equal phases: stable 4x4, then for each further
-    resolution a fade-in and a stable phase."""
-    phase_length = steps / (2 * levels - 1)
-    phase = min(int(step / phase_length), 2 * levels - 2)
-    within = step / phase_length - phase
+def progressive_lod(step: int, phase_steps: int, levels: int) -> float:
+    """``lod`` at ``step``: ``levels - 1`` (4x4) for the first ``phase_steps`` steps, then
+    for each further resolution a fade-in and a stable phase of ``phase_steps`` each; after
+    the last fade-in training stays at full resolution (``lod`` 0) for as long as it runs."""
+    phase = step // phase_steps
     if phase == 0:
         return float(levels - 1)
+    if phase > 2 * (levels - 1):
+        return 0.0
+    within = (step % phase_steps) / phase_steps
     grown = (phase - 1) // 2                     # resolutions added before this phase
     fading = phase % 2 == 1
     return float(levels - 1 - grown - (within if fading else 1.0))
@@ -84,25 +91,47 @@ class Discriminator(nn.Module):
 class ProgressiveGAN(nn.Module):
     """Generator and discriminator trained together by ``progressive_gan_loss``."""
 
-    def __init__(self, config: PGGANConfig, steps: int) -> None:
+    def __init__(self, config: PGGANConfig, phase_steps: int, loss: str = "logistic",
+                 average_beta: float = 0.995) -> None:
         super().__init__()
+        if loss not in ("wgan-gp", "logistic"):
+            raise ValueError(f"loss must be 'wgan-gp' or 'logistic', got {loss!r}")
         self.generator = PGGANGenerator(config)
         self.discriminator = Discriminator(tuple(config.channels))
-        self.steps = steps
+        self.average = copy.deepcopy(self.generator).requires_grad_(False)
+        self.phase_steps, self.loss, self.average_beta = phase_steps, loss, average_beta
+
+    @torch.no_grad()
+    def update_average(self, step: int) -> None:
+        """Move ``average`` toward the generator (beta ramps up over the first steps)."""
+        beta = min(self.average_beta, (1.0 + step) / (10.0 + step))
+        for mean, current in zip(self.average.parameters(), self.generator.parameters()):
+            mean.lerp_(current, 1.0 - beta)
+        self.average.lod.copy_(self.generator.lod)
 
     def forward(self, real: Tensor, step: int) -> tuple[Tensor, Tensor, dict[str, float]]:
         """(discriminator loss, generator loss, figures) for a batch of real images."""
-        lod = progressive_lod(step, self.steps, self.generator.levels)
+        lod = progressive_lod(step, self.phase_steps, self.generator.levels)
         self.generator.lod.fill_(lod)
+        self.update_average(step)
         real = _at_level(real, lod, self.generator.levels)
         z = torch.randn(len(real), self.generator.latent_dim, device=real.device)
         fake = self.generator(z)
-        d_real = self.discriminator(real, lod)
-        d_fake = self.discriminator(fake.detach(), lod)
-        penalty = _gradient_penalty(self.discriminator, real, fake.detach(), lod)
-        d_loss = d_fake.mean() - d_real.mean() + GP_WEIGHT * penalty + DRIFT * d_real.pow(2).mean()
         frozen = {k: v.detach() for k, v in self.discriminator.named_parameters()}
-        g_loss = -functional_call(self.discriminator, frozen, (fake, lod)).mean()
+        d_fake_for_g = functional_call(self.discriminator, frozen, (fake, lod))
+        d_fake = self.discriminator(fake.detach(), lod)
+        if self.loss == "wgan-gp":
+            d_real = self.discriminator(real, lod)
+            penalty = _gradient_penalty(self.discriminator, real, fake.detach(), lod)
+            d_loss = d_fake.mean() - d_real.mean() + GP_WEIGHT * penalty + DRIFT * d_real.pow(2).mean()
+            g_loss = -d_fake_for_g.mean()
+        else:
+            real = real.detach().requires_grad_(True)
+            d_real = self.discriminator(real, lod)
+            grad, = torch.autograd.grad(d_real.sum(), real, create_graph=True)
+            penalty = grad.flatten(1).pow(2).sum(dim=1).mean()
+            d_loss = F.softplus(d_fake).mean() + F.softplus(-d_real).mean() + R1_WEIGHT / 2 * penalty
+            g_loss = F.softplus(-d_fake_for_g).mean()
         figures = {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "lod": lod,
                    "wasserstein": (d_real.mean() - d_fake.mean()).item()}
         return d_loss, g_loss, figures
@@ -134,3 +163,27 @@ def progressive_gan_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int)
     """``common.train`` loss: the sum of both losses (each reaches only its own network)."""
     d_loss, g_loss, figures = model(batch[0], step)
     return d_loss + g_loss, figures
+
+
+QUALITY_ATTRIBUTES = ("Smiling", "Male", "Eyeglasses", "Bangs", "Bald", "Narrow_Eyes", "Mouth_Slightly_Open", "Young")
+
+
+@torch.no_grad()
+def sample_quality(generator: PGGANGenerator, classifier, real: SynthFaces, n: int = 2000,
+                   seed: int = 0) -> dict[str, float]:
+    """Frechet distance in the classifier's feature space between ``n`` samples and the
+    ``real`` faces, and the share of samples and of real faces the classifier reads as
+    having each of ``QUALITY_ATTRIBUTES`` (``sample/NAME``, ``data/NAME``)."""
+    was_training = generator.training
+    generator.eval()
+    z = generator.sample_latent(n, seed=seed)
+    samples = torch.cat([generator.decode(z[i:i + 250]) for i in range(0, n, 250)])
+    generator.train(was_training)
+    images = real.images(slice(None))
+    figures = {"frechet": classifier_frechet(classifier, samples, images)}
+    read_samples, read_data = classifier.probabilities(samples) > 0.5, classifier.probabilities(images) > 0.5
+    for name in QUALITY_ATTRIBUTES:
+        column = classifier.attribute(name)
+        figures[f"sample/{name}"] = float(read_samples[:, column].float().mean())
+        figures[f"data/{name}"] = float(read_data[:, column].float().mean())
+    return figures

@@ -1,0 +1,105 @@
+"""Glow speed: training images/s, one-face encode and decode latency, one slider move, and
+peak memory, for the shipped 32x32 model's configuration on the CPU, and on CUDA (also the
+rosinality glow-pytorch 64x64 reference configuration, 4 levels x 32 steps, width 512,
+additive) when a GPU is present.
+
+    python benchmarks/glow_speed.py [--steps 10] [--batch 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+
+import torch
+
+from common.data import SynthFaces
+from common.models.glow import Glow, GlowConfig, glow_loss, load_glow
+from common.widgets import EditPanel
+from slider_latency import panel_move_ms
+
+REFERENCE_64 = GlowConfig(image_size=64, levels=4, steps=32, hidden=512, affine=False)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def training_images_per_s(model: Glow, device: torch.device, batch: int, steps: int) -> float:
+    """Adam steps on SynthFaces at the model's size; two warm-up steps are not timed."""
+    faces = SynthFaces(n=max(256, batch), size=model.image_size, progress=False)
+    images = faces.images(range(batch)).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    model.train()
+    for k in range(steps + 2):
+        if k == 2:
+            _sync(device)
+            start = time.perf_counter()
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            loss, _ = glow_loss(model, (images,), k)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    _sync(device)
+    return steps * batch / (time.perf_counter() - start)
+
+
+@torch.no_grad()
+def one_face_ms(model: Glow, device: torch.device, repeats: int = 20) -> tuple[float, float]:
+    """Median (encode ms, decode ms) for one face."""
+    model.eval()
+    face = SynthFaces(n=1, size=model.image_size, progress=False).images(range(1)).to(device)
+    encode, decode = [], []
+    for _ in range(repeats + 2):
+        _sync(device)
+        start = time.perf_counter()
+        code = model.encode(face)
+        _sync(device)
+        middle = time.perf_counter()
+        model.decode(code)
+        _sync(device)
+        encode.append((middle - start) * 1000)
+        decode.append((time.perf_counter() - middle) * 1000)
+    return statistics.median(encode[2:]), statistics.median(decode[2:])
+
+
+def peak_mib(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=32)
+    args = parser.parse_args()
+    shipped = load_glow(32)
+    setups = [("shipped 32x32", torch.device("cpu"), shipped.config, args.batch)]
+    if torch.cuda.is_available():
+        cuda = torch.device("cuda")
+        setups += [("shipped 32x32", cuda, shipped.config, args.batch),
+                   ("rosinality 64x64", cuda, REFERENCE_64, 16), ("rosinality 64x64", cuda, REFERENCE_64, 64)]
+    print(f"torch {torch.__version__}, CPU threads {torch.get_num_threads()}")
+    print(f"{'model':<18}{'device':>7}{'batch':>6}{'train img/s':>12}{'encode ms':>10}{'decode ms':>10}{'peak MiB':>10}")
+    for name, device, config, batch in setups:
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        model = Glow(config).to(device)
+        rate = training_images_per_s(model, device, batch, args.steps)
+        if config == shipped.config:  # latency of the trained weights
+            model.load_state_dict(shipped.state_dict())
+        encode, decode = one_face_ms(model, device)
+        print(f"{name:<18}{device.type:>7}{batch:>6}{rate:>12.1f}{encode:>10.1f}{decode:>10.1f}{peak_mib(device):>10.0f}")
+    panel = EditPanel(shipped, {"a": torch.randn(shipped.latent_dim), "b": torch.randn(shipped.latent_dim)})
+    panel_move_ms(panel)  # warm-up
+    moves = panel_move_ms(panel)
+    print(f"one slider move (shipped Glow, CPU, decode + PNG): median {statistics.median(moves):.1f} ms, "
+          f"p90 {sorted(moves)[int(0.9 * len(moves))]:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
