@@ -23,6 +23,8 @@ bench:
 	$(PY) benchmarks/synthfaces_speed.py
 	$(PY) benchmarks/slider_latency.py
 	$(PY) benchmarks/vae_throughput.py
+	$(PY) benchmarks/glow_speed.py
+	$(PY) benchmarks/pggan_speed.py
 	$(PY) benchmarks/notebook_runs.py
 
 # Re-run every notebook in full mode and store its outputs (what the repository ships).

@@ -17,8 +17,7 @@ import torch
 
 from common.data import SynthFaces
 from common.models.glow import Glow, GlowConfig, glow_loss, load_glow
-from common.widgets import EditPanel
-from slider_latency import panel_move_ms
+from common.widgets import EditPanel, move_latency_ms
 
 REFERENCE_64 = GlowConfig(image_size=64, levels=4, steps=32, hidden=512, affine=False)
 
@@ -95,8 +94,8 @@ def main() -> None:
         encode, decode = one_face_ms(model, device)
         print(f"{name:<18}{device.type:>7}{batch:>6}{rate:>12.1f}{encode:>10.1f}{decode:>10.1f}{peak_mib(device):>10.0f}")
     panel = EditPanel(shipped, {"a": torch.randn(shipped.latent_dim), "b": torch.randn(shipped.latent_dim)})
-    panel_move_ms(panel)  # warm-up
-    moves = panel_move_ms(panel)
+    move_latency_ms(panel)  # warm-up
+    moves = move_latency_ms(panel)
     print(f"one slider move (shipped Glow, CPU, decode + PNG): median {statistics.median(moves):.1f} ms, "
           f"p90 {sorted(moves)[int(0.9 * len(moves))]:.1f} ms")
 

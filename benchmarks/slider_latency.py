@@ -23,7 +23,7 @@ from common.data import SynthFaces  # noqa: E402
 from common.images import to_uint8  # noqa: E402
 from common.models import PCAFaces  # noqa: E402
 from common.models.classifier import load_classifier  # noqa: E402
-from common.widgets import EditPanel  # noqa: E402
+from common.widgets import EditPanel, move_latency_ms  # noqa: E402
 
 MOVES = 60
 
@@ -56,16 +56,6 @@ class VAESizedDecoder(nn.Module):
         return torch.randn(n, 128, generator=torch.Generator().manual_seed(seed or 0))
 
 
-def panel_move_ms(panel: EditPanel) -> list[float]:
-    slider = next(iter(panel.sliders.values()))
-    times = []
-    for k in range(MOVES):
-        start = time.perf_counter()
-        slider.value = slider.min + (slider.max - slider.min) * (k % 20) / 20
-        times.append((time.perf_counter() - start) * 1000)
-    return times
-
-
 def matplotlib_redraw_ms(panel: EditPanel) -> list[float]:
     times = []
     direction = next(iter(panel.directions.values()))
@@ -95,8 +85,8 @@ def main() -> None:
     for name, (model, scorer) in setups.items():
         directions = {"a": torch.randn(model.latent_dim), "b": torch.randn(model.latent_dim)}
         panel = EditPanel(model, directions, scorer=scorer)
-        panel_move_ms(panel)  # warm-up
-        moves = panel_move_ms(panel)
+        move_latency_ms(panel, MOVES)  # warm-up
+        moves = move_latency_ms(panel, MOVES)
         redraws = matplotlib_redraw_ms(panel)
         p90 = sorted(moves)[int(0.9 * len(moves))]
         median, baseline = statistics.median(moves), statistics.median(redraws)

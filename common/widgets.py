@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -228,6 +229,18 @@ class EditPanel:
             save_gif(self.sweep(self.gif_direction.value), str(tmp))
         self.status.value = _download_link(path, path.read_bytes(), "image/gif")
         return path
+
+
+def move_latency_ms(panel: EditPanel, moves: int = 60) -> list[float]:
+    """Milliseconds of each of ``moves`` slider moves on the panel's first slider (edit,
+    decode, PNG, widget update), sweeping the slider's range."""
+    slider = next(iter(panel.sliders.values()))
+    times = []
+    for k in range(moves):
+        start = time.perf_counter()
+        slider.value = slider.min + (slider.max - slider.min) * (k % 20) / 20
+        times.append((time.perf_counter() - start) * 1000)
+    return times
 
 
 class InterpolationPanel:

@@ -1,0 +1,143 @@
+"""One scoreboard for every method: the same three edits, judged the same way.
+
+An edit is a factor crossing a threshold, read by the attribute classifier's factor
+estimates (held-out R^2: smile 0.99, yaw 0.99, eye opening 0.96): *smile* (smile > 0.25,
+SynthFaces' Smiling rule), *narrow eyes* (eye opening < 0.3, Narrow_Eyes) and *pose*
+(yaw > 0.2, a head turned to the image's right).
+
+Every method gets a direction per edit and a *gap*: the distance between the mean
+coordinates (along the unit direction) of faces where the edit holds and faces where it
+does not. Strength 1 moves a face by that gap, so methods with latent spaces of different
+scales are compared at the same "typical attribute change". Faces to edit are those where
+the edit does not hold yet.
+
+Judged (``Judge.score``) for the edited faces:
+- before: share where the classifier reads the edit as holding already (a model's own
+  reconstruction can differ from the face: blurred eyes read as narrower);
+- success: share where the edit now holds;
+- factor change: mean change of the target factor's estimate (per unit strength);
+- attribute leakage: mean |change| of the other attributes' probabilities;
+- factor leakage: mean |change| of the other expression and pose factors, in data std;
+- identity change: mean |change| of the identity factors (face width, jaw, brow
+  thickness, skin tone), in data std;
+- realism: Frechet distance in classifier features between the edited faces and real ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .latent import attribute_direction, coordinate, svm_boundary, unit
+from .metrics import frechet_distance
+
+IDENTITY_FACTORS = ("face_width", "jaw", "brow_thickness", "skin_tone")
+MOTION_FACTORS = ("smile", "mouth_open", "eye_open", "brow_raise", "yaw", "roll")
+
+
+@dataclass(frozen=True)
+class EditSpec:
+    """An edit: ``factor`` above (or below) ``threshold``; ``related`` attributes are that
+    factor under another name and do not count as leakage."""
+
+    name: str
+    factor: str
+    threshold: float
+    above: bool
+    related: tuple[str, ...]
+
+    def holds(self, values: Tensor) -> Tensor:
+        """``[N]`` factor values -> ``[N]`` bool."""
+        return values > self.threshold if self.above else values < self.threshold
+
+
+EDITS = (EditSpec("smile", "smile", 0.25, True, ("Smiling", "High_Cheekbones")),
+         EditSpec("narrow eyes", "eye_open", 0.3, False, ("Narrow_Eyes",)),
+         EditSpec("pose", "yaw", 0.2, True, ()))
+
+
+@dataclass
+class Direction:
+    """A unit edit direction ``[D]`` and the latent distance that strength 1 means."""
+
+    vector: Tensor
+    gap: float
+
+
+def gap_along(codes: Tensor, holds: Tensor, vector: Tensor) -> float:
+    """Mean coordinate of ``codes [N,D]`` where ``holds`` minus where it does not."""
+    along = coordinate(codes, vector)
+    return float(along[holds].mean() - along[~holds].mean())
+
+
+def mean_difference(codes: Tensor, holds: Tensor) -> Direction:
+    """The write-up's attribute vector; its gap is its own length."""
+    vector = attribute_direction(codes, holds)
+    return Direction(unit(vector), float(vector.norm()))
+
+
+def svm_direction(codes: Tensor, values: Tensor, spec: EditSpec) -> Direction:
+    """InterFaceGAN's boundary normal from factor readings of ``codes``' faces."""
+    boundary = svm_boundary(codes, values if spec.above else -values)
+    return Direction(boundary.normal, gap_along(codes, spec.holds(values), boundary.normal))
+
+
+def best_component(directions: Tensor, codes: Tensor, values: Tensor, spec: EditSpec) -> tuple[int, Direction]:
+    """Of unsupervised directions ``[K,D]``, the one whose coordinate correlates most with
+    the factor, signed so that it moves toward the edit; returns (index, direction)."""
+    along = codes @ directions.T                                         # [N, K]
+    x = (along - along.mean(0)) / along.std(0)
+    y = (values - values.mean()) / values.std()
+    correlation = (x * y[:, None]).mean(0)
+    k = int(correlation.abs().argmax())
+    sign = 1.0 if (correlation[k] > 0) == spec.above else -1.0
+    vector = sign * directions[k]
+    return k, Direction(vector, gap_along(codes, spec.holds(values), vector))
+
+
+@torch.no_grad()
+def decode_all(model, codes: Tensor, batch: int = 250) -> Tensor:
+    return torch.cat([model.decode(codes[i:i + batch]) for i in range(0, len(codes), batch)])
+
+
+class Judge:
+    """Reads faces with one classifier, against one set of real faces ``[M,3,H,W]``."""
+
+    def __init__(self, classifier, real: Tensor) -> None:
+        self.classifier = classifier
+        _, estimates = classifier.read(real)
+        self.scale = estimates.std(0)
+        self.real_features = self._features(real)
+
+    @torch.no_grad()
+    def _features(self, images: Tensor) -> np.ndarray:
+        return torch.cat([self.classifier.embed(images[i:i + 256]) for i in range(0, len(images), 256)]).numpy()
+
+    def factor_values(self, images: Tensor, factor: str) -> Tensor:
+        """``[N]`` the classifier's estimate of ``factor``."""
+        return self.classifier.read(images)[1][:, self.classifier.factor(factor)]
+
+    def realism(self, images: Tensor) -> float:
+        return frechet_distance(self._features(images), self.real_features)
+
+    def score(self, model, codes: Tensor, direction: Direction, spec: EditSpec, strength: float = 1.0) -> dict[str, float]:
+        """The figures above for ``codes [N,D]`` moved by ``strength * gap`` along the direction."""
+        before = decode_all(model, codes)
+        after = decode_all(model, codes + strength * direction.gap * direction.vector.to(codes.dtype))
+        (p0, e0), (p1, e1) = self.classifier.read(before), self.classifier.read(after)
+        c = self.classifier
+        target = c.factor(spec.factor)
+        others = [k for k, n in enumerate(c.attributes) if n not in spec.related]
+        motion = [c.factor(n) for n in MOTION_FACTORS if n != spec.factor]
+        identity = [c.factor(n) for n in IDENTITY_FACTORS]
+        moved = (e1 - e0).abs() / self.scale
+        return {"before": float(spec.holds(e0[:, target]).float().mean()),
+                "success": float(spec.holds(e1[:, target]).float().mean()),
+                "factor change": float((e1[:, target] - e0[:, target]).mean() / strength),
+                "attribute leakage": float((p1[:, others] - p0[:, others]).abs().mean()),
+                "factor leakage": float(moved[:, motion].mean()),
+                "identity change": float(moved[:, identity].mean()),
+                "realism (FD)": self.realism(after)}

@@ -1,0 +1,28 @@
+"""The shipped 64x64 SynthFaces PGGAN reproduces the figures its manifest records."""
+
+import pytest
+
+from common.models.classifier import held_out_faces, load_classifier
+from common.models.pggan import SYNTH_WEIGHTS, load_pggan
+from common.models.pggan_training import sample_quality
+from common.weights import read_manifest
+
+
+@pytest.fixture(scope="module")
+def quality():
+    return sample_quality(load_pggan(), load_classifier(), held_out_faces())
+
+
+def test_shipped_generator_reaches_its_manifest_figures(quality):
+    recorded = read_manifest()[SYNTH_WEIGHTS]["metrics"]
+    assert quality["frechet"] == pytest.approx(recorded["frechet"], rel=0.01)
+    for name, value in recorded.items():
+        if name.startswith(("sample/", "data/")):
+            assert quality[name] == pytest.approx(value, abs=0.01), name
+
+
+def test_training_brought_the_samples_close_to_the_data(quality):
+    recorded = read_manifest()[SYNTH_WEIGHTS]["metrics"]
+    assert quality["frechet"] < recorded["frechet_at_start"] / 10
+    for name in ("Male", "Eyeglasses", "Bangs"):     # coarse attributes appear about as often as in the data
+        assert abs(quality[f"sample/{name}"] - quality[f"data/{name}"]) < 0.15, name
