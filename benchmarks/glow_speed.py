@@ -9,12 +9,12 @@ additive) when a GPU is present.
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
 import time
 
 import torch
 
+from common.config import peak_memory_mib
 from common.data import SynthFaces
 from common.models.glow import Glow, GlowConfig, glow_loss, load_glow
 from common.widgets import EditPanel, move_latency_ms
@@ -65,12 +65,6 @@ def one_face_ms(model: Glow, device: torch.device, repeats: int = 20) -> tuple[f
     return statistics.median(encode[2:]), statistics.median(decode[2:])
 
 
-def peak_mib(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=10)
@@ -92,7 +86,7 @@ def main() -> None:
         if config == shipped.config:  # latency of the trained weights
             model.load_state_dict(shipped.state_dict())
         encode, decode = one_face_ms(model, device)
-        print(f"{name:<18}{device.type:>7}{batch:>6}{rate:>12.1f}{encode:>10.1f}{decode:>10.1f}{peak_mib(device):>10.0f}")
+        print(f"{name:<18}{device.type:>7}{batch:>6}{rate:>12.1f}{encode:>10.1f}{decode:>10.1f}{peak_memory_mib(device):>10.0f}")
     panel = EditPanel(shipped, {"a": torch.randn(shipped.latent_dim), "b": torch.randn(shipped.latent_dim)})
     move_latency_ms(panel)  # warm-up
     moves = move_latency_ms(panel)

@@ -15,6 +15,7 @@ import time
 
 import torch
 
+from common.config import peak_memory_mib
 from common.models.pggan import SYNTH_PGGAN, PGGANConfig, PGGANGenerator, load_pggan
 from common.models.pggan_training import ProgressiveGAN, progressive_gan_loss
 from common.widgets import EditPanel, move_latency_ms
@@ -69,7 +70,8 @@ def main() -> None:
         print(f"{'SynthFaces 64x64':<28}{'cpu':>7}{batch:>6}{ms:>10.1f}{1000 * batch / ms:>10.1f}")
     devices = [cpu] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     for device in devices:
-        print(f"{'training 64x64, batch 32':<28}{device.type:>7}{32:>6}{'':>10}{training_images_per_s(device):>10.1f}")
+        rate = training_images_per_s(device)
+        print(f"{'training 64x64, batch 32':<28}{device.type:>7}{32:>6}{'':>10}{rate:>10.1f}   peak {peak_memory_mib(device):.0f} MiB")
     big = PGGANGenerator(PGGANConfig()).eval()
     ms = batch_ms(big, 1, cpu, repeats=3)
     print(f"{'InterFaceGAN 1024 layout':<28}{'cpu':>7}{1:>6}{ms:>10.1f}{1000 / ms:>10.1f}")

@@ -7,12 +7,12 @@ configuration (channels 32-512, latent 128), on the CPU and on CUDA when present
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 
 import numpy as np
 import torch
 
+from common.config import peak_memory_mib
 from common.data import SynthFaces
 from common.models.vae import KINDS, VAE, VAEConfig, vae_loss
 
@@ -44,7 +44,7 @@ def throughput(config: VAEConfig, device: torch.device, batch: int, steps: int) 
     if cuda:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    peak = (torch.cuda.max_memory_allocated() / 2**20) if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_memory_mib(device)
     return steps * batch / seconds, peak
 
 

@@ -33,3 +33,13 @@ def cache_dir() -> Path:
 def default_device() -> torch.device:
     """CUDA when present, never required."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def peak_memory_mib(device: torch.device) -> float:
+    """Peak memory so far: CUDA's allocator peak on a GPU, the process's peak resident set
+    size on the CPU (Linux reports it in KiB)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
