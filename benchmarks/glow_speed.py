@@ -17,7 +17,7 @@ import torch
 from common.config import peak_memory_mib
 from common.data import SynthFaces
 from common.models.glow import Glow, GlowConfig, glow_loss, load_glow
-from common.widgets import EditPanel, move_latency_ms
+from common.widgets import slider_latency
 
 REFERENCE_64 = GlowConfig(image_size=64, levels=4, steps=32, hidden=512, affine=False)
 
@@ -87,12 +87,8 @@ def main() -> None:
             model.load_state_dict(shipped.state_dict())
         encode, decode = one_face_ms(model, device)
         print(f"{name:<18}{device.type:>7}{batch:>6}{rate:>12.1f}{encode:>10.1f}{decode:>10.1f}{peak_memory_mib(device):>10.0f}")
-    panel = EditPanel(shipped, {"a": torch.randn(shipped.latent_dim), "b": torch.randn(shipped.latent_dim)})
-    move_latency_ms(panel)  # warm-up
-    moves = move_latency_ms(panel)
-    print(f"one slider move (shipped Glow, CPU, decode + PNG): median {statistics.median(moves):.1f} ms, "
-          f"p90 {sorted(moves)[int(0.9 * len(moves))]:.1f} ms")
-
+    median, p90 = slider_latency(shipped)
+    print(f"one slider move (shipped Glow, CPU, decode + PNG): median {median:.1f} ms, p90 {p90:.1f} ms")
 
 if __name__ == "__main__":
     main()

@@ -18,7 +18,7 @@ import torch
 from common.config import peak_memory_mib
 from common.models.pggan import SYNTH_PGGAN, PGGANConfig, PGGANGenerator, load_pggan
 from common.models.pggan_training import ProgressiveGAN, progressive_gan_loss
-from common.widgets import EditPanel, move_latency_ms
+from common.widgets import slider_latency
 
 
 def _sync(device: torch.device) -> None:
@@ -90,13 +90,8 @@ def main() -> None:
             with torch.no_grad(), torch.autocast("cuda", dtype=dtype, enabled=dtype is not None):
                 difference = (big(z).float() - reference).abs().max().item()
             print(f"    largest pixel difference from fp32: {difference:.4f} (images span [-1, 1])")
-    directions = {"a": torch.randn(shipped.latent_dim), "b": torch.randn(shipped.latent_dim)}
-    panel = EditPanel(shipped, directions)
-    move_latency_ms(panel)  # warm-up
-    moves = move_latency_ms(panel)
-    print(f"one slider move (SynthFaces 64x64 generator, CPU, decode + PNG): median {statistics.median(moves):.1f} ms, "
-          f"p90 {sorted(moves)[int(0.9 * len(moves))]:.1f} ms")
-
+    median, p90 = slider_latency(shipped)
+    print(f"one slider move (SynthFaces 64x64 generator, CPU, decode + PNG): median {median:.1f} ms, p90 {p90:.1f} ms")
 
 if __name__ == "__main__":
     main()

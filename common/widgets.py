@@ -243,6 +243,17 @@ def move_latency_ms(panel: EditPanel, moves: int = 60) -> list[float]:
     return times
 
 
+def slider_latency(model: LatentModel, moves: int = 60, seed: int = 0) -> tuple[float, float]:
+    """(median, 90th percentile) milliseconds of one slider move on ``model`` in a panel
+    with two random directions, after a warm-up sweep."""
+    generator = torch.Generator().manual_seed(seed)
+    panel = EditPanel(model, {name: torch.randn(model.latent_dim, generator=generator) for name in ("a", "b")},
+                      seed=seed)
+    move_latency_ms(panel, 20)
+    times = sorted(move_latency_ms(panel, moves))
+    return times[len(times) // 2], times[int(0.9 * len(times))]
+
+
 class InterpolationPanel:
     """Two faces and a blend slider: ``t = 0`` shows the first, ``t = 1`` the second.
 
