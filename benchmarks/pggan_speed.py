@@ -93,5 +93,6 @@ def main() -> None:
     median, p90 = slider_latency(shipped)
     print(f"one slider move (SynthFaces 64x64 generator, CPU, decode + PNG): median {median:.1f} ms, p90 {p90:.1f} ms")
 
+
 if __name__ == "__main__":
     main()
