@@ -15,14 +15,16 @@ from .models.base import LatentModel
 
 
 @torch.no_grad()
-def encode_faces(model: LatentModel, images: Tensor, sample: bool = False, seed: int = 0) -> Tensor:
+def encode_faces(model: LatentModel, images: Tensor, sample: bool = False, seed: int = 0,
+                 batch: int = 500) -> Tensor:
     """``[N,3,H,W] -> [N,D]``: the deterministic code, or (``sample=True``, as the write-up
-    did on VAEs) a draw from the posterior, seeded."""
+    did on VAEs) a draw from the posterior, seeded; ``batch`` faces at a time, so memory
+    stays flat however many faces are encoded."""
     if sample:
         if not hasattr(model, "encode_sample"):
             raise ValueError(f"{type(model).__name__} has no posterior to sample from; use sample=False")
         return model.encode_sample(images, generator=torch.Generator().manual_seed(seed))
-    return model.encode(images)
+    return torch.cat([model.encode(images[i:i + batch]) for i in range(0, len(images), batch)])
 
 
 def group_vector(model: LatentModel, with_images: Tensor, without_images: Tensor,

@@ -130,3 +130,6 @@ def test_command_line_explains_missing_celeba_and_bad_kinds(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["vae", "--kind", "beta", "--steps", "1"])
     assert "VAE kind must be one of" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["pggan", "--image-size", "48", "--steps", "1"])
+    assert "pggan trains at 8, 16, 32 or 64 pixels, not 48" in capsys.readouterr().err
