@@ -1,6 +1,8 @@
 """Figures the notebooks show: image grids, labelled rows, interpolation strips, loss curves.
 
 Images come in as ``[N,3,H,W]`` in [-1,1]; ``common.images.to_uint8`` is the only converter.
+Faces are drawn with nearest-neighbour scaling: every model pixel stays visible as it is
+(no smoothing that would flatter blurry models), and the stored figures compress well.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def image_grid(images: Tensor, ncol: int = 8, titles: Sequence[str] | None = Non
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < len(pixels):
-            ax.imshow(pixels[k])
+            ax.imshow(pixels[k], interpolation="nearest")
             if titles is not None:
                 ax.set_title(titles[k], fontsize=8)
     if title:
@@ -44,7 +46,7 @@ def labelled_rows(rows: Sequence[Tensor], row_labels: Sequence[str] | None = Non
     for r, row in enumerate(rows):
         for c, face in enumerate(to_uint8(row)):
             ax = axes[r, c]
-            ax.imshow(face)
+            ax.imshow(face, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             for spine in ax.spines.values():
@@ -155,7 +157,7 @@ def training_figure(history: Mapping[str, Sequence[float]], steps: Sequence[int]
             r, c = divmod(k, ncol)
             sheet[r * h:(r + 1) * h, c * w:(c + 1) * w] = face
         grid = fig.add_subplot(1, 2, 2)
-        grid.imshow(sheet)
+        grid.imshow(sheet, interpolation="nearest")
         grid.axis("off")
     fig.tight_layout()
     return fig
