@@ -175,12 +175,10 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2.0 * root))
 
 
-@torch.no_grad()
 def classifier_frechet(classifier, images_a: torch.Tensor, images_b: torch.Tensor, batch: int = 256) -> float:
     """Frechet distance in the attribute classifier's embedding space (our offline FID)."""
-    classifier.eval()
-    embed = lambda x: torch.cat([classifier.embed(x[i:i + batch]) for i in range(0, len(x), batch)])  # noqa: E731
-    return frechet_distance(embed(images_a).double().numpy(), embed(images_b).double().numpy())
+    return frechet_distance(classifier.features(images_a, batch).double().numpy(),
+                            classifier.features(images_b, batch).double().numpy())
 
 
 def factor_direction(codes: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:

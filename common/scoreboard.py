@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -110,18 +109,14 @@ class Judge:
         self.classifier = classifier
         _, estimates = classifier.read(real)
         self.scale = estimates.std(0)
-        self.real_features = self._features(real)
-
-    @torch.no_grad()
-    def _features(self, images: Tensor) -> np.ndarray:
-        return torch.cat([self.classifier.embed(images[i:i + 256]) for i in range(0, len(images), 256)]).numpy()
+        self.real_features = classifier.features(real).numpy()
 
     def factor_values(self, images: Tensor, factor: str) -> Tensor:
         """``[N]`` the classifier's estimate of ``factor``."""
         return self.classifier.read(images)[1][:, self.classifier.factor(factor)]
 
     def realism(self, images: Tensor) -> float:
-        return frechet_distance(self._features(images), self.real_features)
+        return frechet_distance(self.classifier.features(images).numpy(), self.real_features)
 
     def score(self, model, codes: Tensor, direction: Direction, spec: EditSpec, strength: float = 1.0) -> dict[str, float]:
         """The figures above for ``codes [N,D]`` moved by ``strength * gap`` along the direction."""

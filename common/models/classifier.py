@@ -76,15 +76,25 @@ class AttributeClassifier(nn.Module):
         return out[:, :len(self.attributes)], out[:, len(self.attributes):]
 
     @torch.no_grad()
+    def _in_batches(self, function, x: Tensor, batch: int) -> list:
+        """``function`` of each ``batch`` images of ``x``, in eval mode, without gradients."""
+        was_training = self.training
+        self.eval()
+        outputs = [function(x[i:i + batch]) for i in range(0, len(x), batch)]
+        self.train(was_training)
+        return outputs
+
     def read(self, x: Tensor, batch: int = 256) -> tuple[Tensor, Tensor]:
         """(attribute probabilities ``[N,A]``, factor estimates ``[N,F]``), in eval mode,
         ``batch`` images at a time."""
-        was_training = self.training
-        self.eval()
-        outputs = [self(x[i:i + batch]) for i in range(0, len(x), batch)]
-        self.train(was_training)
+        outputs = self._in_batches(self, x, batch)
         return (torch.sigmoid(torch.cat([logits for logits, _ in outputs])),
                 torch.cat([estimates for _, estimates in outputs]))
+
+    def features(self, x: Tensor, batch: int = 256) -> Tensor:
+        """``[N, 8w]`` pooled features (``embed``: the Frechet-distance space), in eval mode,
+        ``batch`` images at a time."""
+        return torch.cat(self._in_batches(self.embed, x, batch))
 
     def probabilities(self, x: Tensor, batch: int = 256) -> Tensor:
         """``[N,A]`` attribute probabilities (``read``'s first half)."""
