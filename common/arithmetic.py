@@ -27,6 +27,12 @@ def encode_faces(model: LatentModel, images: Tensor, sample: bool = False, seed:
     return torch.cat([model.encode(images[i:i + batch]) for i in range(0, len(images), batch)])
 
 
+@torch.no_grad()
+def decode_faces(model: LatentModel, codes: Tensor, batch: int = 250) -> Tensor:
+    """``[N,D] -> [N,3,H,W]``, ``batch`` codes at a time (the twin of ``encode_faces``)."""
+    return torch.cat([model.decode(codes[i:i + batch]) for i in range(0, len(codes), batch)])
+
+
 def group_vector(model: LatentModel, with_images: Tensor, without_images: Tensor,
                  sample: bool = False, seed: int = 0) -> Tensor:
     """The attribute vector ``mean(z_with) - mean(z_without)``, ``[D]``."""

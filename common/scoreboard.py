@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor
 
+from .arithmetic import decode_faces
 from .latent import attribute_direction, coordinate, svm_boundary, unit
 from .metrics import frechet_distance
 
@@ -97,11 +97,6 @@ def best_component(directions: Tensor, codes: Tensor, values: Tensor, spec: Edit
     return k, Direction(vector, gap_along(codes, spec.holds(values), vector))
 
 
-@torch.no_grad()
-def decode_all(model, codes: Tensor, batch: int = 250) -> Tensor:
-    return torch.cat([model.decode(codes[i:i + batch]) for i in range(0, len(codes), batch)])
-
-
 class Judge:
     """Reads faces with one classifier, against one set of real faces ``[M,3,H,W]``."""
 
@@ -120,8 +115,8 @@ class Judge:
 
     def score(self, model, codes: Tensor, direction: Direction, spec: EditSpec, strength: float = 1.0) -> dict[str, float]:
         """The figures above for ``codes [N,D]`` moved by ``strength * gap`` along the direction."""
-        before = decode_all(model, codes)
-        after = decode_all(model, codes + strength * direction.gap * direction.vector.to(codes.dtype))
+        before = decode_faces(model, codes)
+        after = decode_faces(model, codes + strength * direction.gap * direction.vector.to(codes.dtype))
         (p0, e0), (p1, e1) = self.classifier.read(before), self.classifier.read(after)
         c = self.classifier
         target = c.factor(spec.factor)

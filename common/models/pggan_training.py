@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
+from ..arithmetic import decode_faces
 from ..data.synthfaces import SynthFaces
 from ..metrics import classifier_frechet
 from .pggan import PGGANConfig, PGGANGenerator, WScale
@@ -177,7 +178,7 @@ def sample_quality(generator: PGGANGenerator, classifier, real: SynthFaces, n: i
     was_training = generator.training
     generator.eval()
     z = generator.sample_latent(n, seed=seed)
-    samples = torch.cat([generator.decode(z[i:i + 250]) for i in range(0, n, 250)])
+    samples = decode_faces(generator, z)
     generator.train(was_training)
     images = real.images(slice(None))
     figures = {"frechet": classifier_frechet(classifier, samples, images)}
