@@ -18,32 +18,16 @@ from common.config import peak_memory_mib
 from common.data import SynthFaces
 from common.models.glow import Glow, GlowConfig, glow_loss, load_glow
 from common.widgets import slider_latency
+from timing import sync, training_images_per_s
 
 REFERENCE_64 = GlowConfig(image_size=64, levels=4, steps=32, hidden=512, affine=False)
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def training_images_per_s(model: Glow, device: torch.device, batch: int, steps: int) -> float:
-    """Adam steps on SynthFaces at the model's size; two warm-up steps are not timed."""
+def glow_training_images_per_s(model: Glow, device: torch.device, batch: int, steps: int) -> float:
+    """Adam steps on SynthFaces at the model's size."""
     faces = SynthFaces(n=max(256, batch), size=model.image_size, progress=False)
     images = faces.images(range(batch)).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    model.train()
-    for k in range(steps + 2):
-        if k == 2:
-            _sync(device)
-            start = time.perf_counter()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            loss, _ = glow_loss(model, (images,), k)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    _sync(device)
-    return steps * batch / (time.perf_counter() - start)
+    return training_images_per_s(model, glow_loss, (images,), device, steps, lr=1e-4)
 
 
 @torch.no_grad()
@@ -53,13 +37,13 @@ def one_face_ms(model: Glow, device: torch.device, repeats: int = 20) -> tuple[f
     face = SynthFaces(n=1, size=model.image_size, progress=False).images(range(1)).to(device)
     encode, decode = [], []
     for _ in range(repeats + 2):
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         code = model.encode(face)
-        _sync(device)
+        sync(device)
         middle = time.perf_counter()
         model.decode(code)
-        _sync(device)
+        sync(device)
         encode.append((middle - start) * 1000)
         decode.append((time.perf_counter() - middle) * 1000)
     return statistics.median(encode[2:]), statistics.median(decode[2:])
@@ -82,7 +66,7 @@ def main() -> None:
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
         model = Glow(config).to(device)
-        rate = training_images_per_s(model, device, batch, args.steps)
+        rate = glow_training_images_per_s(model, device, batch, args.steps)
         if config == shipped.config:  # latency of the trained weights
             model.load_state_dict(shipped.state_dict())
         encode, decode = one_face_ms(model, device)

@@ -19,11 +19,7 @@ from common.config import peak_memory_mib
 from common.models.pggan import SYNTH_PGGAN, PGGANConfig, PGGANGenerator, load_pggan
 from common.models.pggan_training import ProgressiveGAN, progressive_gan_loss
 from common.widgets import slider_latency
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+from timing import sync, training_images_per_s
 
 
 @torch.no_grad()
@@ -33,31 +29,22 @@ def batch_ms(generator: PGGANGenerator, batch: int, device: torch.device, repeat
     z = generator.sample_latent(batch, seed=0).to(device)
     times = []
     for k in range(repeats + 2):
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             generator(z)
-        _sync(device)
+        sync(device)
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times[2:])
 
 
-def training_images_per_s(device: torch.device, batch: int = 32, steps: int = 5) -> float:
+def gan_training_images_per_s(device: torch.device, batch: int = 32, steps: int = 5) -> float:
     """Progressive-GAN steps (both networks, R1 penalty) at full 64x64 resolution."""
     model = ProgressiveGAN(SYNTH_PGGAN, phase_steps=1).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.0, 0.99))
     real = (torch.rand(batch, 3, 64, 64, device=device) * 2 - 1,)
-    step = 2 * (model.generator.levels - 1) + 1          # past the last fade-in: lod 0
-    for k in range(steps + 2):
-        if k == 2:
-            _sync(device)
-            start = time.perf_counter()
-        loss, _ = progressive_gan_loss(model, real, step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    _sync(device)
-    return steps * batch / (time.perf_counter() - start)
+    past_last_fade = 2 * (model.generator.levels - 1) + 1     # lod 0
+    return training_images_per_s(model, progressive_gan_loss, real, device, steps, betas=(0.0, 0.99),
+                                 step=past_last_fade, autocast=False)
 
 
 def main() -> None:
@@ -70,7 +57,7 @@ def main() -> None:
         print(f"{'SynthFaces 64x64':<28}{'cpu':>7}{batch:>6}{ms:>10.1f}{1000 * batch / ms:>10.1f}")
     devices = [cpu] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     for device in devices:
-        rate = training_images_per_s(device)
+        rate = gan_training_images_per_s(device)
         print(f"{'training 64x64, batch 32':<28}{device.type:>7}{32:>6}{'':>10}{rate:>10.1f}   peak {peak_memory_mib(device):.0f} MiB")
     big = PGGANGenerator(PGGANConfig()).eval()
     ms = batch_ms(big, 1, cpu, repeats=3)

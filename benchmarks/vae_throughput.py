@@ -7,7 +7,6 @@ configuration (channels 32-512, latent 128), on the CPU and on CUDA when present
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
@@ -15,6 +14,7 @@ import torch
 from common.config import peak_memory_mib
 from common.data import SynthFaces
 from common.models.vae import KINDS, VAE, VAEConfig, vae_loss
+from timing import training_images_per_s
 
 CONFIGS = {**{kind: VAEConfig(kind=kind) for kind in KINDS},
            "reference 32-512": VAEConfig(channels=(32, 64, 128, 256, 512))}
@@ -30,22 +30,9 @@ def throughput(config: VAEConfig, device: torch.device, batch: int, steps: int) 
     if cuda:
         model.to(memory_format=torch.channels_last)
         torch.cuda.reset_peak_memory_stats()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    for k in range(steps + 2):  # two warm-up steps
-        if k == 2:
-            if cuda:
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-            loss, _ = vae_loss(model, x, k)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    if cuda:
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
+    rate = training_images_per_s(model, vae_loss, x, device, steps)
     peak = peak_memory_mib(device)
-    return steps * batch / seconds, peak
+    return rate, peak
 
 
 def main() -> None:
