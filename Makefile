@@ -6,7 +6,10 @@ ifeq ($(PY),FAILED)
 $(error environment set-up failed: see the messages above (scripts/setup-env.sh))
 endif
 
-.PHONY: lab test unit notebooks bench execute-notebooks
+# This clone's `common` comes first, whatever other clones did with the shared environment.
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+
+.PHONY: lab test unit notebooks bench execute-notebooks which-common
 
 lab:
 	$(PY) -m jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -30,3 +33,7 @@ bench:
 # Re-run every notebook in full mode and store its outputs (what the repository ships).
 execute-notebooks:
 	$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 notebooks/*.ipynb
+
+# Where `common` is imported from (a check that this clone's own code is the one in use).
+which-common:
+	@cd / && $(PY) -c "import common, pathlib; print(pathlib.Path(common.__file__).parent)"

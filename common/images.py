@@ -64,6 +64,7 @@ def load_face_image(data: bytes, size: int, name: str = "the file", min_side: in
     if min(width, height) < min_side:
         raise FaceImageError(f"{name} is {width}x{height} pixels; a face picture needs at least "
                              f"{min_side} pixels on its short side")
+    picture = _eight_bit(picture)
     if picture.mode in ("RGBA", "LA", "PA") or (picture.mode == "P" and "transparency" in picture.info):
         rgba = picture.convert("RGBA")
         picture = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -73,6 +74,19 @@ def load_face_image(data: bytes, size: int, name: str = "the file", min_side: in
     left, top = (width - side) // 2, (height - side) // 2
     picture = picture.crop((left, top, left + side, top + side)).resize((size, size), Image.LANCZOS)
     return from_uint8(np.asarray(picture))
+
+
+def _eight_bit(picture: Image.Image) -> Image.Image:
+    """16-bit, 32-bit integer and float grayscale pictures (modes ``I;16*``, ``I``, ``F``)
+    as 8-bit ``L``, scaled by their range (PIL's own conversion clips them to white)."""
+    if not (picture.mode.startswith("I") or picture.mode == "F"):
+        return picture
+    values = np.asarray(picture, dtype=np.float64)
+    if picture.mode == "F":
+        top = 1.0 if values.max(initial=0.0) <= 1.0 else 255.0   # float images come in [0, 1] or [0, 255]
+    else:
+        top = 65535.0 if picture.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+    return Image.fromarray((values / top * 255.0).clip(0, 255).round().astype(np.uint8), mode="L")
 
 
 def save_gif(frames: Tensor, path: str, milliseconds: int = 80) -> None:

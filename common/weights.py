@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .files import atomic_path
+from .files import atomic_path, replace_together
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 MANIFEST = "manifest.json"
@@ -38,25 +39,81 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+RESTORE_MANIFEST = "restore the shipped one with `git checkout -- weights/manifest.json`"
+
+
 def read_manifest(folder: Path = WEIGHTS_DIR) -> dict[str, dict]:
+    """The manifest's entries by file name; ``{}`` when the folder has no manifest yet.
+
+    Raises:
+        WeightsError: the manifest is not a JSON object (the message names the file)."""
     path = folder / MANIFEST
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise WeightsError(f"{path} is not valid JSON ({error}); {RESTORE_MANIFEST}") from None
+    if not isinstance(manifest, dict):
+        raise WeightsError(f"{path} holds a JSON {type(manifest).__name__}, not an object of entries; "
+                           f"{RESTORE_MANIFEST}")
+    return manifest
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The one metric that says whether new weights beat the shipped ones."""
+
+    metric: str
+    higher_is_better: bool
+
+    def better(self, new: float, old: float) -> bool:
+        return new >= old if self.higher_is_better else new <= old
+
+
+def check_replacement(name: str, metrics: dict[str, float], headline: Headline, force: bool = False,
+                      folder: Path = WEIGHTS_DIR) -> str:
+    """Refuse to ship ``metrics`` that are not finite, or worse on ``headline`` than the
+    weights they would replace (unless ``force``). Call it before ``save_weights``.
+
+    Returns:
+        one line saying what would be replaced, for the user.
+    Raises:
+        WeightsError: the message names the file, both figures and ``--force``."""
+    bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
+    if bad:
+        raise WeightsError(f"not saving {folder / name}: these figures are not finite: {bad}")
+    new = metrics[headline.metric]
+    entry = read_manifest(folder).get(name)
+    if entry is None:
+        return f"{folder / name} is new ({headline.metric} {new:.4g})"
+    old = entry.get("metrics", {}).get(headline.metric)
+    change = f"{headline.metric} {old:.4g} -> {new:.4g}" if old is not None else f"{headline.metric} {new:.4g}"
+    if old is not None and not headline.better(new, old) and not force:
+        raise WeightsError(
+            f"not saving {folder / name}: the shipped weights are better ({change}; "
+            f"{'higher' if headline.higher_is_better else 'lower'} is better). Train longer, "
+            "or pass --force to replace them anyway.")
+    return f"replaces {folder / name} (trained by `{entry.get('command')}`; {change})"
 
 
 def save_weights(module: nn.Module, name: str, *, command: str, metrics: dict[str, float],
                  config: dict | None = None, half: bool = True, folder: Path = WEIGHTS_DIR) -> Path:
     """Save ``module``'s state dict as ``folder/name`` (safetensors, fp16 floats when
-    ``half``) and record it in the manifest with the training command and its figures."""
+    ``half``) and record it in the manifest with the training command and its metrics.
+
+    The weights and the manifest are written to temporary files and then renamed
+    together: if any step fails (an unreadable manifest included), neither changes."""
+    manifest = read_manifest(folder)
     state = {k: (v.half() if half and v.is_floating_point() else v).contiguous()
              for k, v in module.state_dict().items()}
     path = folder / name
-    with atomic_path(path) as tmp:
-        save_file(state, str(tmp))
-    manifest = read_manifest(folder)
-    manifest[name] = {"sha256": sha256_of(path), "bytes": path.stat().st_size, "command": command,
-                      "metrics": metrics, "config": config or {}}
-    with atomic_path(folder / MANIFEST) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    with atomic_path(path) as weights_tmp, atomic_path(folder / MANIFEST) as manifest_tmp:
+        save_file(state, str(weights_tmp))
+        manifest[name] = {"sha256": sha256_of(weights_tmp), "bytes": weights_tmp.stat().st_size,
+                          "command": command, "metrics": metrics, "config": config or {}}
+        manifest_tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        replace_together([(weights_tmp, path), (manifest_tmp, folder / MANIFEST)])
     return path
 
 
@@ -64,9 +121,12 @@ def load_weights(module: nn.Module, name: str, folder: Path = WEIGHTS_DIR) -> di
     """Load ``folder/name`` into ``module`` (strict), after checking its sha256 against the
     manifest. Returns the manifest entry (command, metrics, config)."""
     path = folder / name
+    if not (folder / MANIFEST).exists():
+        raise WeightsError(f"{folder / MANIFEST} is missing, so {path} cannot be checked; {RESTORE_MANIFEST}")
     entry = read_manifest(folder).get(name)
     if entry is None:
-        raise WeightsError(f"{path} is not in {folder / MANIFEST}; train it with the project's "
+        raise WeightsError(f"{path} is not in {folder / MANIFEST}; restore the shipped manifest with "
+                           "`git checkout -- weights/manifest.json`, or train it with the project's "
                            "command (see the README) so that the manifest records it")
     retrain = f"restore it with `git checkout -- weights/{name}` or retrain: {entry['command']}"
     if not path.exists():

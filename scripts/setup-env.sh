@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create or reuse the project's Python environment, then print its python path.
 # The environment lives outside the clone (FES_VENV, default ~/.cache/fes-venv), so CI and
-# fresh clones reuse it; it is (re)installed only when requirements.txt changes.
+# fresh clones reuse it; it is (re)installed only when requirements.txt changes. It holds
+# the packages only: which `common` a clone imports is decided by that clone's Makefile.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 venv=${FES_VENV:-$HOME/.cache/fes-venv}
@@ -17,8 +18,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$venv/bin/python" -m pip install -q -r "$here/requirements.txt" >&2
   echo "$want" > "$stamp"
 fi
-# The project itself, editable, so notebooks import `common` from any folder.
-if ! (cd / && "$venv/bin/python" -c "import common, pathlib, sys; sys.exit(pathlib.Path(common.__file__).resolve().parent != pathlib.Path('$here/common').resolve())" 2>/dev/null); then
-  "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$here" >&2
+# The project itself is never installed into the shared environment: every clone imports
+# its own `common` (the Makefile puts the clone first on PYTHONPATH). Environments made by
+# earlier versions of this script had one clone installed in editable mode: remove it.
+if "$venv/bin/python" -m pip show -q facial-expression-synthesis >/dev/null 2>&1; then
+  echo "setup: removing the editable install of one clone from $venv (each clone imports its own now)" >&2
+  "$venv/bin/python" -m pip uninstall -q -y facial-expression-synthesis >&2
 fi
 echo "$venv/bin/python"

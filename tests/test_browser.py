@@ -49,7 +49,8 @@ def jupyterlab(tmp_path):
     settings = tmp_path / "lab-settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)
     (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
-    env = {**os.environ, "FES_QUICK": "1", "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings")}
+    env = {**os.environ, "FES_QUICK": "1", "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     log = open(tmp_path / "jupyter.log", "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",

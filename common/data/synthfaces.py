@@ -7,6 +7,8 @@ lengths share their first faces and a deleted cache regenerates the same pixels.
 from __future__ import annotations
 
 import hashlib
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +56,25 @@ def render_uint8(factors: np.ndarray, size: int, batch: int = 64,
     return out
 
 
+def read_cache(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The uint8 array cached at ``path``, or None when there is none. A damaged file
+    (truncated, empty, not an array, or of the wrong shape) is reported with its path,
+    moved aside to ``path.damaged`` and treated as missing, so it is made again."""
+    if not path.exists():
+        return None
+    try:
+        pixels = np.load(path, allow_pickle=False)
+        if pixels.dtype != np.uint8 or pixels.shape != shape:
+            raise ValueError(f"holds a {pixels.dtype} array of shape {pixels.shape}, not uint8 {shape}")
+    except (OSError, ValueError, EOFError) as error:
+        aside = path.with_name(path.name + ".damaged")
+        os.replace(path, aside)
+        warnings.warn(f"cache file {path} is unreadable ({error}); moved it to {aside} and making it again",
+                      stacklevel=3)
+        return None
+    return pixels
+
+
 class SynthFaces(Dataset):
     """Procedural faces with ground-truth factors and CelebA attribute labels.
 
@@ -69,14 +90,19 @@ class SynthFaces(Dataset):
 
     def __init__(self, n: int = 10_000, size: int = 64, seed: int = 0, split: str = "train",
                  cache: bool = True, progress: bool = True) -> None:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"SynthFaces n (the number of faces) must be a whole number of at least 1, got {n!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"SynthFaces seed must be a whole number of 0 or more, got {seed!r}")
+        if not 32 <= size <= 256:
+            raise ValueError(f"SynthFaces size must be 32..256 pixels, got {size}")
         self.n, self.size, self.seed, self.split = n, size, seed, split
         self.indices = split_indices(split, n)
         self.factors = sample_factors(seed, self.indices)
         self.attributes = torch.from_numpy(attributes_from_factors(self.factors))
         path = self.cache_path() if cache else None
-        if path is not None and path.exists():
-            self.pixels = np.load(path)
-        else:
+        self.pixels = read_cache(path, (n, size, size, 3)) if path is not None else None
+        if self.pixels is None:
             self.pixels = render_uint8(self.factors, size, progress=progress and n >= 2000)
             if path is not None:
                 with atomic_path(path) as tmp:

@@ -11,23 +11,14 @@
 - several processes (GPUs, or CPU processes with gloo) under ``torchrun``: each takes its
   share of the step's batch and DDP averages the gradients.
 
-Command line (one process, or ``torchrun --nproc_per_node=N -m common.train ...``)::
-
-    python -m common.train classifier --steps 3000 --save
-    python -m common.train vae --kind beta_h --data synth --steps 3000 --save
-    python -m common.train dfc --features classifier --steps 3000 --save
-    python -m common.train glow --image-size 64 --batch-size 32 --steps 50000 --device cuda
-    python -m common.train pggan --steps 8000 --phase-steps 800 --batch-size 32 --save
-    python -m common.train vae --data celeba --celeba-root /data/celeba --steps 50000
+The command line (``python -m common.train``) is in ``__main__.py``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,8 +31,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset, default_collate
 from tqdm.auto import tqdm
 
-from .config import default_device
-from .files import atomic_path
+from ..config import default_device
+from ..files import atomic_path, remove_leftovers
 
 CHECKPOINT = "checkpoint.pt"
 LossFn = Callable[[nn.Module, Any, int], tuple[Tensor, dict[str, float]]]
@@ -63,6 +54,15 @@ class TrainConfig:
     out: str | None = None        # folder for checkpoint.pt; None: no checkpoints
     device: str | None = None     # None: CUDA when present
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "log_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainConfig.{name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"TrainConfig.lr must be positive, got {self.lr}")
+        if self.seed < 0:
+            raise ValueError(f"TrainConfig.seed must be 0 or more, got {self.seed}")
 
 
 @dataclass
@@ -188,6 +188,8 @@ def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConf
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=tuple(config.betas),
                                  weight_decay=config.weight_decay)
     checkpoint = Path(config.out) / CHECKPOINT if config.out else None
+    if checkpoint is not None:
+        remove_leftovers(checkpoint)  # a run killed while writing its checkpoint left a .tmp
     step, history = 0, History()
     if resume and checkpoint is not None and checkpoint.exists():
         step, history = load_checkpoint(checkpoint, model, optimizer)
@@ -239,38 +241,3 @@ def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConf
         dist.barrier()
     model.eval()
     return history
-
-
-def main(argv: list[str] | None = None) -> None:
-    from .recipes import RECIPES, RecipeError
-
-    parser = argparse.ArgumentParser(prog="python -m common.train", description="Train a model of this project.")
-    parser.add_argument("model", choices=sorted(RECIPES))
-    parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=None, help="default: the recipe's")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="checkpoint folder (default runs/NAME)")
-    parser.add_argument("--data", choices=("synth", "celeba"), default="synth")
-    parser.add_argument("--celeba-root", default=None, help="folder holding img_align_celeba/ and the lists")
-    parser.add_argument("--faces", type=int, default=30_000, help="SynthFaces training faces")
-    parser.add_argument("--kind", default="vanilla", help="vae: vanilla | beta_h | beta_b")
-    parser.add_argument("--features", default="classifier", help="dfc: classifier | vgg123 | vgg345")
-    parser.add_argument("--image-size", type=int, default=None,
-                        help="glow: 32 (default, CPU) or 64 (GPU); pggan, classifier: 64 (default)")
-    parser.add_argument("--phase-steps", type=int, default=None,
-                        help="pggan: steps per fade-in or stable phase (default steps // 10)")
-    parser.add_argument("--gan-loss", choices=("logistic", "wgan-gp"), default="logistic", help="pggan's loss")
-    parser.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
-    parser.add_argument("--save", action="store_true", help="ship the result in weights/ with the manifest")
-    args = parser.parse_args(argv)
-    command = "python -m common.train " + " ".join(sys.argv[1:] if argv is None else argv)
-    try:
-        RECIPES[args.model](args, command)
-    except RecipeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-
-
-if __name__ == "__main__":
-    main()

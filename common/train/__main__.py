@@ -1,0 +1,107 @@
+"""``python -m common.train MODEL ...``: train one of the project's models by its recipe.
+
+One process, or ``torchrun --nproc_per_node=N -m common.train ...``::
+
+    python -m common.train classifier --steps 3000 --save
+    python -m common.train vae --kind beta_h --data synth --steps 3000 --save
+    python -m common.train dfc --features classifier --steps 3000 --save
+    python -m common.train glow --image-size 64 --batch-size 32 --steps 50000 --device cuda
+    python -m common.train pggan --steps 9000 --phase-steps 700 --batch-size 32 --save
+    python -m common.train vae --data celeba --celeba-root /data/celeba --steps 50000
+
+Every number and choice is checked before any work starts; a problem is one line on
+standard error naming the option, the value and what is allowed (exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from ..models.vae import KINDS
+from ..recipes import IMAGE_SIZES, RECIPES, RecipeError
+from ..weights import WeightsError
+from .loop import CheckpointError, TrainingDiverged
+
+FEATURE_NETWORKS = ("classifier", "vgg123", "vgg345")
+
+
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def positive_number(text: str) -> float:
+    """An argparse type: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def crop_size(text: str) -> int | None:
+    """An argparse type for ``--crop``: pixels, or ``none`` for the largest centred square."""
+    return None if text.lower() == "none" else whole_number(1)(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m common.train", description="Train a model of this project.")
+    parser.add_argument("model", choices=sorted(RECIPES))
+    parser.add_argument("--steps", type=whole_number(1), default=3000)
+    parser.add_argument("--batch-size", type=whole_number(2), default=64)
+    parser.add_argument("--lr", type=positive_number, default=None, help="default: the recipe's")
+    parser.add_argument("--seed", type=whole_number(0), default=0)
+    parser.add_argument("--out", default=None, help="checkpoint folder (default runs/NAME)")
+    parser.add_argument("--data", choices=("synth", "celeba"), default="synth")
+    parser.add_argument("--celeba-root", default=None, help="folder holding img_align_celeba/ and the lists")
+    parser.add_argument("--crop", type=crop_size, default=148,
+                        help="CelebA: centre crop in pixels before resizing (default 148; 'none': largest square)")
+    parser.add_argument("--faces", type=whole_number(1), default=30_000, help="SynthFaces training faces")
+    parser.add_argument("--kind", choices=KINDS, default="vanilla", help="vae's objective")
+    parser.add_argument("--features", choices=FEATURE_NETWORKS, default="classifier", help="dfc's feature network")
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="; ".join(f"{model}: {', '.join(map(str, sizes))}" for model, sizes in IMAGE_SIZES.items()))
+    parser.add_argument("--phase-steps", type=whole_number(1), default=None,
+                        help="pggan: steps per fade-in or stable phase (default steps // 10)")
+    parser.add_argument("--gan-loss", choices=("logistic", "wgan-gp"), default="logistic", help="pggan's loss")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
+    parser.add_argument("--save", action="store_true", help="ship the result in weights/ with the manifest")
+    parser.add_argument("--force", action="store_true",
+                        help="with --save: replace shipped weights even when the new figures are worse")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    sizes = IMAGE_SIZES[args.model]
+    if args.image_size is not None and args.image_size not in sizes:
+        parser.error(f"argument --image-size: {args.model} trains at {' or '.join(map(str, sizes))} pixels, "
+                     f"not {args.image_size}")
+    command = "python -m common.train " + " ".join(sys.argv[1:] if argv is None else argv)
+    try:
+        RECIPES[args.model](args, command)
+    except (RecipeError, WeightsError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except TrainingDiverged as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()
