@@ -5,7 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from common.data import CelebA, CelebAError, SynthFaces, download_celeba, export_celeba_layout
+from common.data import (CELEBA_ATTRIBUTES, CelebA, CelebAError, SynthFaces, describe_data, download_celeba,
+                         export_celeba_layout, export_synthfaces_as_celeba, face_data)
 from common.data.celeba import ATTR_FILE, IMAGE_DIR, PARTITION_FILE
 from common.images import to_uint8
 
@@ -76,7 +77,12 @@ def test_missing_folder_says_how_to_get_celeba(tmp_path):
     (lambda c: (c / ATTR_FILE).unlink(), "missing CelebA file .*list_attr_celeba.txt"),
     (lambda c: _replace_line(c / ATTR_FILE, 4, "000002.jpg 1 -1"), r"line 4: expected a file name and 40 values, got 3"),
     (lambda c: _replace_line(c / ATTR_FILE, 3, "000001.jpg " + " ".join(["1"] * 39 + ["0"])), r"line 3: values must be 1 or -1, got '0'"),
-    (lambda c: _replace_line(c / ATTR_FILE, 2, "Smiling Male"), r"line 2: the header does not match"),
+    (lambda c: _replace_line(c / ATTR_FILE, 2, "Smiling Male"), r"line 2: .* name 1 is 'Smiling' where CelebA has '5_o_Clock_Shadow'"),
+    (lambda c: _replace_line(c / ATTR_FILE, 2, " ".join(CELEBA_ATTRIBUTES).replace("Bald", "Bold")),
+     r"line 2: .* name 5 is 'Bold' where CelebA has 'Bald'"),
+    (lambda c: (c / IMAGE_DIR / "000004.jpg").write_bytes(b""), r"1 image\(s\) .* cannot be read: 000004.jpg"),
+    (lambda c: [(c / IMAGE_DIR / f"00000{k}.jpg").write_text("not a picture") for k in (2, 7)],
+     r"2 image\(s\) .* cannot be read: 000002.jpg .*; 000007.jpg"),
     (lambda c: _replace_line(c / ATTR_FILE, 1, "21"), r"line 1 says 21 images but 20 rows follow"),
     (lambda c: _replace_line(c / PARTITION_FILE, 5, "000005.jpg 7"), r"list_eval_partition.txt, line 5"),
     (lambda c: (c / IMAGE_DIR / "000003.jpg").unlink(), r"line 5 lists 000003.jpg, .* does not exist"),
@@ -88,9 +94,58 @@ def test_bad_files_name_the_file_and_line(tmp_path, exported, edit, message):
 
 
 def test_image_smaller_than_the_crop_is_explained(exported):
-    dataset = CelebA(exported[0], split="train", crop=148)
-    with pytest.raises(CelebAError, match="smaller than the 148px crop"):
-        dataset[0]
+    with pytest.raises(CelebAError, match="64x64, smaller than the 148px crop; .*crop=None.*--crop none"):
+        CelebA(exported[0], split="train", crop=148)
+
+
+def test_decoded_faces_are_cached_and_a_damaged_cache_heals(exported, monkeypatch, tmp_path):
+    monkeypatch.setenv("FES_CACHE", str(tmp_path))
+    first = CelebA(exported[0], split="train", crop=None)
+    decoded = np.array(first.pixels)
+    monkeypatch.setattr("common.data.celeba.decode_face", lambda *a: pytest.fail("decoded a JPEG again"))
+    again = CelebA(exported[0], split="train", crop=None)
+    assert isinstance(again.pixels, np.memmap) and np.array_equal(again.pixels, decoded)
+    path = again.cache_path()
+    del first, again                                  # unmap before damaging the file in place
+    path.write_bytes(path.read_bytes()[:300])
+    monkeypatch.undo()
+    monkeypatch.setenv("FES_CACHE", str(tmp_path))
+    with pytest.warns(UserWarning, match=str(path)):
+        healed = CelebA(exported[0], split="train", crop=None)
+    assert np.array_equal(healed.pixels, decoded)
+
+
+def test_celeba_has_the_synthfaces_interface(exported):
+    data = CelebA(exported[0], split="train", crop=None, limit=10)
+    assert len(data) == 10 and data.pixels.shape == (10, 64, 64, 3)
+    assert torch.equal(data.images(slice(2, 5)), data.images([2, 3, 4]))
+    images, attributes = data.batch(np.array([1, 4]))
+    assert images.shape == (2, 3, 64, 64) and attributes.shape == (2, 40)
+    assert "train split, 10 faces, 64x64" in data.describe()
+
+
+def test_synthfaces_exported_in_celebas_geometry_reads_back_as_the_faces(tmp_path):
+    root = export_synthfaces_as_celeba(tmp_path / "synth_celeba", n=20)
+    assert Image.open(root / IMAGE_DIR / "000001.jpg").size == (178, 218)
+    data = CelebA(root, split="train")                       # the standard 148-px centre crop
+    rendered = SynthFaces(n=20, size=64, cache=False)
+    assert np.abs(data.pixels.astype(int) - rendered.pixels.astype(int)).mean() < 4
+    assert torch.equal(data.attributes, rendered.attributes)
+    assert len(CelebA(root, split="valid")) == 2
+
+
+def test_the_switch_picks_celeba_and_says_so(tmp_path, monkeypatch, exported):
+    monkeypatch.delenv("CELEBA_ROOT", raising=False)
+    assert isinstance(face_data("test", n=5), SynthFaces)
+    assert "SynthFaces" in describe_data(test=face_data("test", n=5))
+    monkeypatch.setenv("CELEBA_ROOT", str(exported[0]))
+    monkeypatch.setenv("CELEBA_CROP", "none")
+    data = face_data("train", n=5)
+    assert isinstance(data, CelebA) and len(data) == 5
+    assert str(exported[0]) in describe_data(train=data)
+    monkeypatch.setenv("CELEBA_CROP", "wide")
+    with pytest.raises(CelebAError, match="CELEBA_CROP .* 'wide'"):
+        face_data("train", n=5)
 
 
 def test_export_refuses_an_existing_folder_and_leaves_nothing_on_failure(tmp_path, monkeypatch):

@@ -52,3 +52,32 @@ def export_celeba_layout(splits: dict[str, tuple[np.ndarray, np.ndarray]], out: 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+CELEBA_WIDTH, CELEBA_HEIGHT, CELEBA_CROP = 178, 218, 148
+
+
+def in_celeba_frame(faces: np.ndarray) -> np.ndarray:
+    """``[N,148,148,3]`` square faces -> ``[N,218,178,3]``: CelebA's aligned-image size,
+    the face where CelebA's 148-px centre crop finds it, the border continuing the edges."""
+    if faces.shape[1:3] != (CELEBA_CROP, CELEBA_CROP):
+        raise ValueError(f"faces must be {CELEBA_CROP}x{CELEBA_CROP}, got {faces.shape[1]}x{faces.shape[2]}")
+    left = (CELEBA_WIDTH - CELEBA_CROP) // 2
+    top = (CELEBA_HEIGHT - CELEBA_CROP) // 2
+    return np.pad(faces, ((0, 0), (top, CELEBA_HEIGHT - CELEBA_CROP - top),
+                          (left, CELEBA_WIDTH - CELEBA_CROP - left), (0, 0)), mode="edge")
+
+
+def export_synthfaces_as_celeba(out: str | Path, n: int, seed: int = 0) -> Path:
+    """SynthFaces in CelebA's real geometry: ``n`` training faces and ``n // 10`` (at least
+    one) each for validation and test, rendered at 148 px, framed as 178x218 JPEGs, with
+    CelebA's attribute and partition files. ``CelebA(out)`` with its default 148-px crop
+    then reads exactly the rendered faces (up to JPEG)."""
+    from .synthfaces import SynthFaces
+
+    counts = {"train": n, "valid": max(1, n // 10), "test": max(1, n // 10)}
+    splits = {}
+    for split, count in counts.items():
+        faces = SynthFaces(n=count, size=CELEBA_CROP, seed=seed, split=split, cache=False)
+        splits[split] = (in_celeba_frame(faces.pixels), faces.attributes.numpy())
+    return export_celeba_layout(splits, out)

@@ -7,8 +7,6 @@ lengths share their first faces and a deleted cache regenerates the same pixels.
 from __future__ import annotations
 
 import hashlib
-import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +16,10 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from ..config import cache_dir
-from ..files import atomic_path
 from ..images import from_uint8, unit_to_signed
 from .celeba_names import CELEBA_ATTRIBUTES
 from .synth_factors import FACTOR_NAMES, attributes_from_factors, sample_factors
+from .pixel_cache import read_pixels, writing_pixels
 from .synth_render import render_faces
 
 SPLITS = ("train", "valid", "test")
@@ -56,25 +54,6 @@ def render_uint8(factors: np.ndarray, size: int, batch: int = 64,
     return out
 
 
-def read_cache(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
-    """The uint8 array cached at ``path``, or None when there is none. A damaged file
-    (truncated, empty, not an array, or of the wrong shape) is reported with its path,
-    moved aside to ``path.damaged`` and treated as missing, so it is made again."""
-    if not path.exists():
-        return None
-    try:
-        pixels = np.load(path, allow_pickle=False)
-        if pixels.dtype != np.uint8 or pixels.shape != shape:
-            raise ValueError(f"holds a {pixels.dtype} array of shape {pixels.shape}, not uint8 {shape}")
-    except (OSError, ValueError, EOFError) as error:
-        aside = path.with_name(path.name + ".damaged")
-        os.replace(path, aside)
-        warnings.warn(f"cache file {path} is unreadable ({error}); moved it to {aside} and making it again",
-                      stacklevel=3)
-        return None
-    return pixels
-
-
 class SynthFaces(Dataset):
     """Procedural faces with ground-truth factors and CelebA attribute labels.
 
@@ -85,6 +64,7 @@ class SynthFaces(Dataset):
     Items are ``(image [3,H,W] in [-1,1], attributes [40] float 0/1)``.
     """
 
+    name = "SynthFaces"
     attribute_names = CELEBA_ATTRIBUTES
     factor_names = FACTOR_NAMES
 
@@ -101,13 +81,12 @@ class SynthFaces(Dataset):
         self.factors = sample_factors(seed, self.indices)
         self.attributes = torch.from_numpy(attributes_from_factors(self.factors))
         path = self.cache_path() if cache else None
-        self.pixels = read_cache(path, (n, size, size, 3)) if path is not None else None
+        self.pixels = read_pixels(path, (n, size, size, 3)) if path is not None else None
         if self.pixels is None:
             self.pixels = render_uint8(self.factors, size, progress=progress and n >= 2000)
             if path is not None:
-                with atomic_path(path) as tmp:
-                    with open(tmp, "wb") as f:
-                        np.save(f, self.pixels)
+                with writing_pixels(path, self.pixels.shape) as stored:
+                    stored[:] = self.pixels
 
     def cache_path(self) -> Path:
         name = f"{renderer_version()}_seed{self.seed}_{self.split}_{self.n}_{self.size}px.npy"
@@ -127,6 +106,11 @@ class SynthFaces(Dataset):
     def images(self, indices: np.ndarray | list[int] | slice) -> Tensor:
         """``[len(indices),3,H,W]`` in [-1,1]."""
         return from_uint8(self.pixels[indices])
+
+    def describe(self) -> str:
+        """One line for a notebook's first output: name, split, size."""
+        return (f"SynthFaces (rendered, seed {self.seed}): {self.split} split, {self.n} faces, "
+                f"{self.size}x{self.size} px")
 
     def factor(self, name: str) -> np.ndarray:
         """``[N]`` values of one factor."""

@@ -17,45 +17,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 
+from ..cli import crop_size, positive_number, whole_number
 from ..models.vae import KINDS
 from ..recipes import IMAGE_SIZES, RECIPES, RecipeError
 from ..weights import WeightsError
 from .loop import CheckpointError, TrainingDiverged
 
 FEATURE_NETWORKS = ("classifier", "vgg123", "vgg345")
-
-
-def whole_number(minimum: int) -> Callable[[str], int]:
-    """An argparse type: an integer of at least ``minimum``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-def positive_number(text: str) -> float:
-    """An argparse type: a finite number above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
-
-
-def crop_size(text: str) -> int | None:
-    """An argparse type for ``--crop``: pixels, or ``none`` for the largest centred square."""
-    return None if text.lower() == "none" else whole_number(1)(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
