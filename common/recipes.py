@@ -1,24 +1,28 @@
-"""What ``python -m common.train MODEL`` trains: data, model, loss, figures, shipped weights."""
+"""What ``python -m common.train MODEL`` trains: data, model, loss, metrics, shipped weights.
+
+Every recipe trains on ``--data`` (SynthFaces or CelebA), measures on the held-out split
+of that same data, and ships to a file of its own per dataset (``shipped_name``)."""
 
 from __future__ import annotations
 
 import argparse
 
-import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from .data.celeba import CelebA, CelebAError
+from .data.celeba_names import CELEBA_ATTRIBUTES
+from .data.synth_factors import SYNTH_ATTRIBUTES
 from .data.synthfaces import SynthFaces
-from .models.classifier import (AttributeClassifier, classifier_loss, evaluate_classifier, held_out_faces,
-                                load_classifier, weights_name)
+from .models.classifier import (CLASSIFIER_FACTORS, AttributeClassifier, classifier_loss, evaluate_classifier,
+                                held_out_faces, load_classifier, weights_name)
 from .models.dfc import DFCLoss, FeatureNetworkError, feature_network
 from .models.glow import Glow, GlowConfig, glow_loss
 from .models.pggan import SYNTH_PGGAN, PGGANConfig
 from .models.pggan_training import ProgressiveGAN, progressive_gan_loss, sample_quality
 from .models.vae import VAE, VAEConfig, config_dict, evaluate_vae, vae_loss
 from .train import TrainConfig, save_history, train
-from .weights import WEIGHTS_DIR, Headline, check_replacement, read_manifest, save_weights
+from .weights import (Headline, WeightsError, check_replacement, read_manifest, save_weights,
+                      shipped_name, weights_dir)
 
 
 class RecipeError(RuntimeError):
@@ -53,15 +57,39 @@ def ship(args: argparse.Namespace, model: torch.nn.Module, name: str, headline: 
     print(f"saved: {replaced}")
 
 
-def training_data(args: argparse.Namespace, size: int = 64) -> Dataset:
-    if args.data == "synth":
-        return SynthFaces(n=args.faces, size=size, seed=args.seed, split="train")
+def _celeba(args: argparse.Namespace, split: str, size: int, limit: int | None = None) -> CelebA:
     if not args.celeba_root:
         raise RecipeError("--data celeba needs --celeba-root FOLDER (holding img_align_celeba/ and the lists)")
     try:
-        return CelebA(args.celeba_root, split="train", size=size, crop=args.crop)
+        return CelebA(args.celeba_root, split=split, size=size, crop=args.crop, limit=limit)
     except CelebAError as error:
         raise RecipeError(str(error)) from None
+
+
+def training_data(args: argparse.Namespace, size: int = 64) -> SynthFaces | CelebA:
+    """The training split of ``--data``: ``--faces`` SynthFaces, or all of CelebA's."""
+    if args.data == "synth":
+        return SynthFaces(n=args.faces, size=size, seed=args.seed, split="train")
+    return _celeba(args, "train", size)
+
+
+def held_out_data(args: argparse.Namespace, size: int = 64, n: int = 2000) -> SynthFaces | CelebA:
+    """Where every recipe measures its model: the first ``n`` faces of the test split of
+    the data it trained on (SynthFaces' test split is the same whatever ``--seed``)."""
+    if args.data == "synth":
+        return held_out_faces(n=n, size=size)
+    return _celeba(args, "test", size, limit=n)
+
+
+def reading_classifier(args: argparse.Namespace, size: int = 64) -> AttributeClassifier:
+    """The shipped classifier that reads faces of ``--data`` (CelebA's must be trained first)."""
+    try:
+        return load_classifier(size, data=args.data)
+    except WeightsError as error:
+        if args.data == "synth":
+            raise
+        raise RecipeError(f"{error}. On CelebA, train its classifier first: python -m common.train classifier "
+                          f"--data celeba --celeba-root {args.celeba_root} --save") from None
 
 
 def train_config(args: argparse.Namespace, name: str, lr: float) -> TrainConfig:
@@ -69,25 +97,38 @@ def train_config(args: argparse.Namespace, name: str, lr: float) -> TrainConfig:
                        out=args.out or f"runs/{name}", device=args.device)
 
 
-def _report(figures: dict[str, float]) -> None:
-    for name, value in figures.items():
+def _report(metrics: dict[str, float], held_out: SynthFaces | CelebA) -> None:
+    print(f"held-out metrics, measured on {held_out.describe()}:")
+    for name, value in metrics.items():
         print(f"{name:<28}{value:.4f}")
 
 
+def data_record(args: argparse.Namespace, held_out: SynthFaces | CelebA) -> dict:
+    """What the manifest records about the data: which, and where the metrics come from."""
+    record = {"data": args.data, "held_out": held_out.describe()}
+    if args.data == "celeba":
+        record["crop"] = args.crop
+    return record
+
+
 def classifier_recipe(args: argparse.Namespace, command: str) -> None:
-    if args.data != "synth":
-        raise RecipeError("the attribute classifier trains on SynthFaces (its factors are the targets)")
+    """On SynthFaces: 19 attributes and 12 factors; on CelebA: its 40 labelled attributes."""
     size = args.image_size or 64
-    config = train_config(args, "classifier" if size == 64 else f"classifier_{size}", lr=2e-3)
+    name = weights_name(size, args.data)
+    config = train_config(args, name.removesuffix(".safetensors"), lr=2e-3)
     before_training(args)
+    attributes, factors = (SYNTH_ATTRIBUTES, CLASSIFIER_FACTORS) if args.data == "synth" else (CELEBA_ATTRIBUTES, ())
     torch.manual_seed(args.seed)
-    model = AttributeClassifier()
-    train(model, classifier_loss, training_data(args, size=size), config)
-    figures = evaluate_classifier(model.cpu(), held_out_faces(size=size))
-    _report(figures)
-    ship(args, model, weights_name(size), HEADLINES["classifier"], command=command, metrics=figures,
-         config={"width": 24, "image_size": size, "faces": args.faces, "steps": config.steps,
-                 "batch_size": config.batch_size, "lr": config.lr, "seed": config.seed})
+    model = AttributeClassifier(attributes=attributes, factors=factors)
+    data = training_data(args, size=size)
+    train(model, classifier_loss, data, config)
+    held_out = held_out_data(args, size=size)
+    metrics = evaluate_classifier(model.cpu(), held_out)
+    _report(metrics, held_out)
+    ship(args, model, name, HEADLINES["classifier"], command=command, metrics=metrics,
+         config={"width": 24, "image_size": size, "faces": len(data), "steps": config.steps,
+                 "batch_size": config.batch_size, "lr": config.lr, "seed": config.seed,
+                 "attributes": list(attributes), "factors": list(factors), **data_record(args, held_out)})
 
 
 def _train_vae(args: argparse.Namespace, command: str, name: str, vae_config: VAEConfig, loss,
@@ -95,17 +136,17 @@ def _train_vae(args: argparse.Namespace, command: str, name: str, vae_config: VA
     """Train a VAE with ``loss``, report held-out figures, ship as ``vae_<name>``."""
     before_training(args)
     data = training_data(args)
-    config = train_config(args, f"vae_{name}", lr=1e-3)
+    config = train_config(args, shipped_name(f"vae_{name}", args.data).removesuffix(".safetensors"), lr=1e-3)
     torch.manual_seed(args.seed)
     model = VAE(vae_config)
     train(model, loss, data, config)
-    held_out = held_out_faces()
-    images, _, factors = held_out.batch(np.arange(len(held_out)))
-    figures = evaluate_vae(model.cpu(), images, factors)
-    _report(figures)
-    ship(args, model, f"vae_{name}.safetensors", HEADLINES["vae"], command=command, metrics=figures,
-         config={**config_dict(vae_config), "steps": config.steps, "batch_size": config.batch_size,
-                 "lr": config.lr, "seed": config.seed, "data": args.data, **extra})
+    held_out = held_out_data(args)
+    factors = torch.from_numpy(held_out.factors) if args.data == "synth" else None   # CelebA has none: no MIG, DCI
+    metrics = evaluate_vae(model.cpu(), held_out.images(slice(None)), factors)
+    _report(metrics, held_out)
+    ship(args, model, shipped_name(f"vae_{name}.safetensors", args.data), HEADLINES["vae"], command=command,
+         metrics=metrics, config={**config_dict(vae_config), "steps": config.steps, "batch_size": config.batch_size,
+                                  "lr": config.lr, "seed": config.seed, **data_record(args, held_out), **extra})
 
 
 def vae_recipe(args: argparse.Namespace, command: str) -> None:
@@ -118,7 +159,7 @@ def vae_recipe(args: argparse.Namespace, command: str) -> None:
 
 def dfc_recipe(args: argparse.Namespace, command: str) -> None:
     try:
-        features = feature_network(args.features)
+        features = feature_network(args.features, data=args.data)
     except (FeatureNetworkError, ValueError) as error:
         raise RecipeError(str(error)) from None
     print(f"feature network: {features.description}")
@@ -127,32 +168,33 @@ def dfc_recipe(args: argparse.Namespace, command: str) -> None:
 
 
 @torch.no_grad()
-def held_out_bits_per_dim(model: Glow, size: int, n: int = 1000) -> float:
-    """Mean bits/dim on held-out SynthFaces (fixed dequantisation noise, seed 0)."""
-    faces = SynthFaces(n=n, size=size, seed=0, split="test", progress=False)
+def held_out_bits_per_dim(model: Glow, faces: SynthFaces | CelebA) -> float:
+    """Mean bits/dim on held-out ``faces`` (fixed dequantisation noise, seed 0)."""
     model.eval()
     generator = torch.Generator().manual_seed(0)
     total = 0.0
-    for start in range(0, n, 100):
+    for start in range(0, len(faces), 100):
         x = faces.images(slice(start, start + 100))
         total += float(model.bits_per_dim(x, torch.rand(x.shape, generator=generator)).sum())
-    return total / n
+    return total / len(faces)
 
 
 def glow_recipe(args: argparse.Namespace, command: str) -> None:
     size = args.image_size or 32
     glow_config = GlowConfig(image_size=size)
-    config = train_config(args, f"glow_{size}", lr=1e-3)
+    name = shipped_name(f"glow_{size}.safetensors", args.data, "glow", size)
+    config = train_config(args, name.removesuffix(".safetensors"), lr=1e-3)
     config.warmup_steps, config.grad_clip = min(500, args.steps // 5), 50.0
     before_training(args)
     torch.manual_seed(args.seed)
     model = Glow(glow_config)
     train(model, glow_loss, training_data(args, size=size), config)
-    figures = {"bits_per_dim": held_out_bits_per_dim(model.cpu(), size)}
-    _report(figures)
-    ship(args, model, f"glow_{size}.safetensors", HEADLINES["glow"], command=command, metrics=figures,
+    held_out = held_out_data(args, size=size, n=1000)
+    metrics = {"bits_per_dim": held_out_bits_per_dim(model.cpu(), held_out)}
+    _report(metrics, held_out)
+    ship(args, model, name, HEADLINES["glow"], command=command, metrics=metrics,
          config={**vars(glow_config), "train_steps": config.steps, "batch_size": config.batch_size,
-                 "lr": config.lr, "seed": config.seed, "data": args.data})
+                 "lr": config.lr, "seed": config.seed, **data_record(args, held_out)})
 
 
 def pggan_recipe(args: argparse.Namespace, command: str) -> None:
@@ -163,25 +205,25 @@ def pggan_recipe(args: argparse.Namespace, command: str) -> None:
     levels = size.bit_length() - 2                      # resolutions 4 .. size
     gan_config = PGGANConfig(latent_dim=SYNTH_PGGAN.latent_dim, resolution=size, channels=SYNTH_PGGAN.channels[:levels])
     phase_steps = args.phase_steps or max(1, args.steps // 10)
-    config = train_config(args, f"pggan_{gan_config.resolution}", lr=1e-3)
+    name = shipped_name(f"pggan_synth{size}.safetensors", args.data, "pggan", size)
+    config = train_config(args, name.removesuffix(".safetensors"), lr=1e-3)
     config.betas, config.cosine = (0.0, 0.99), False
     before_training(args)
     torch.manual_seed(args.seed)
     model = ProgressiveGAN(gan_config, phase_steps=phase_steps, loss=args.gan_loss)
-    classifier = load_classifier()
-    real = held_out_faces()
+    classifier = reading_classifier(args)
+    real = held_out_data(args)
     start = sample_quality(model.average, classifier, real)
     history = train(model, progressive_gan_loss, training_data(args, size=gan_config.resolution), config)
-    figures = {**sample_quality(model.average.cpu(), classifier, real), "frechet_at_start": start["frechet"]}
-    _report(figures)
-    name = f"pggan_synth{gan_config.resolution}"
-    ship(args, model.average, f"{name}.safetensors", HEADLINES["pggan"], command=command, metrics=figures,
+    metrics = {**sample_quality(model.average.cpu(), classifier, real), "frechet_at_start": start["frechet"]}
+    _report(metrics, real)
+    ship(args, model.average, name, HEADLINES["pggan"], command=command, metrics=metrics,
          config={"latent_dim": gan_config.latent_dim, "resolution": gan_config.resolution,
                  "channels": list(gan_config.channels), "loss": args.gan_loss, "phase_steps": phase_steps,
                  "train_steps": config.steps, "batch_size": config.batch_size, "lr": config.lr,
-                 "seed": config.seed, "data": args.data})
+                 "seed": config.seed, **data_record(args, real)})
     if args.save:
-        save_history(history, WEIGHTS_DIR / f"{name}.history.json")
+        save_history(history, weights_dir() / name.replace(".safetensors", ".history.json"))
 
 
 RECIPES = {"classifier": classifier_recipe, "vae": vae_recipe, "dfc": dfc_recipe, "glow": glow_recipe,

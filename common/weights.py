@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,28 @@ from .files import atomic_path, replace_together
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 MANIFEST = "manifest.json"
+
+
+def weights_dir() -> Path:
+    """Where ``--save`` writes and the loaders read: ``FES_WEIGHTS_DIR`` when set (to keep
+    one's own models, or a test's, apart from the shipped ones), else the clone's ``weights/``."""
+    folder = os.environ.get("FES_WEIGHTS_DIR", "").strip()
+    return Path(folder).expanduser() if folder else WEIGHTS_DIR
+
+
+DATASETS = ("synth", "celeba")
+
+
+def shipped_name(synth_name: str, data: str = "synth", celeba_stem: str | None = None, size: int = 64) -> str:
+    """The weights file of a model trained on ``data``: SynthFaces models keep the names
+    they ship under (``synth_name``); CelebA ones get their own, ``<stem>_celeba<size>``
+    (the stem defaults to ``synth_name`` without its extension), so training on CelebA
+    never writes over a shipped SynthFaces file."""
+    if data not in DATASETS:
+        raise ValueError(f"data must be one of {DATASETS}, got {data!r}")
+    if data == "synth":
+        return synth_name
+    return f"{celeba_stem or synth_name.removesuffix('.safetensors')}_celeba{size}.safetensors"
 
 
 class WeightsError(RuntimeError):
@@ -42,12 +65,12 @@ def sha256_of(path: Path) -> str:
 RESTORE_MANIFEST = "restore the shipped one with `git checkout -- weights/manifest.json`"
 
 
-def read_manifest(folder: Path = WEIGHTS_DIR) -> dict[str, dict]:
+def read_manifest(folder: Path | None = None) -> dict[str, dict]:
     """The manifest's entries by file name; ``{}`` when the folder has no manifest yet.
 
     Raises:
         WeightsError: the manifest is not a JSON object (the message names the file)."""
-    path = folder / MANIFEST
+    path = (folder or weights_dir()) / MANIFEST
     if not path.exists():
         return {}
     try:
@@ -72,7 +95,7 @@ class Headline:
 
 
 def check_replacement(name: str, metrics: dict[str, float], headline: Headline, force: bool = False,
-                      folder: Path = WEIGHTS_DIR) -> str:
+                      folder: Path | None = None) -> str:
     """Refuse to ship ``metrics`` that are not finite, or worse on ``headline`` than the
     weights they would replace (unless ``force``). Call it before ``save_weights``.
 
@@ -80,6 +103,7 @@ def check_replacement(name: str, metrics: dict[str, float], headline: Headline, 
         one line saying what would be replaced, for the user.
     Raises:
         WeightsError: the message names the file, both figures and ``--force``."""
+    folder = folder or weights_dir()
     bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
     if bad:
         raise WeightsError(f"not saving {folder / name}: these figures are not finite: {bad}")
@@ -98,12 +122,13 @@ def check_replacement(name: str, metrics: dict[str, float], headline: Headline, 
 
 
 def save_weights(module: nn.Module, name: str, *, command: str, metrics: dict[str, float],
-                 config: dict | None = None, half: bool = True, folder: Path = WEIGHTS_DIR) -> Path:
+                 config: dict | None = None, half: bool = True, folder: Path | None = None) -> Path:
     """Save ``module``'s state dict as ``folder/name`` (safetensors, fp16 floats when
     ``half``) and record it in the manifest with the training command and its metrics.
 
     The weights and the manifest are written to temporary files and then renamed
     together: if any step fails (an unreadable manifest included), neither changes."""
+    folder = folder or weights_dir()
     manifest = read_manifest(folder)
     state = {k: (v.half() if half and v.is_floating_point() else v).contiguous()
              for k, v in module.state_dict().items()}
@@ -117,9 +142,10 @@ def save_weights(module: nn.Module, name: str, *, command: str, metrics: dict[st
     return path
 
 
-def load_weights(module: nn.Module, name: str, folder: Path = WEIGHTS_DIR) -> dict:
+def load_weights(module: nn.Module, name: str, folder: Path | None = None) -> dict:
     """Load ``folder/name`` into ``module`` (strict), after checking its sha256 against the
     manifest. Returns the manifest entry (command, metrics, config)."""
+    folder = folder or weights_dir()
     path = folder / name
     if not (folder / MANIFEST).exists():
         raise WeightsError(f"{folder / MANIFEST} is missing, so {path} cannot be checked; {RESTORE_MANIFEST}")
@@ -147,7 +173,7 @@ def load_weights(module: nn.Module, name: str, folder: Path = WEIGHTS_DIR) -> di
     return entry
 
 
-def manifest_config(name: str, config_type: type, folder: Path = WEIGHTS_DIR):
+def manifest_config(name: str, config_type: type, folder: Path | None = None):
     """The model config a shipped file was trained with: ``config_type`` built from the
     manifest entry's recorded config (keys it does not define, like steps or lr, ignored)."""
     recorded = read_manifest(folder).get(name, {}).get("config", {})

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from ..data.celeba_names import attribute_index
 from ..data.synth_factors import FACTOR_INDEX, SYNTH_ATTRIBUTES
 from ..data.synthfaces import SynthFaces
-from ..weights import load_weights
+from ..weights import load_weights, read_manifest, shipped_name
 
 CLASSIFIER_FACTORS = ("smile", "mouth_open", "eye_open", "brow_raise", "yaw", "roll", "face_width",
                       "jaw", "brow_thickness", "skin_tone", "age", "light")
@@ -34,13 +34,16 @@ class AttributeClassifier(nn.Module):
     linear head for attribute logits and factor regressions.
 
     Attributes:
-        attributes: names of the logits, ``SYNTH_ATTRIBUTES`` (CelebA names).
-        factors: names of the regressed factors, ``CLASSIFIER_FACTORS``.
+        attributes: names of the logits (CelebA names): ``SYNTH_ATTRIBUTES`` on SynthFaces,
+            all 40 on CelebA.
+        factors: names of the regressed factors: ``CLASSIFIER_FACTORS`` on SynthFaces,
+            none on CelebA (it has no ground truth for them).
     """
 
-    def __init__(self, width: int = 24) -> None:
+    def __init__(self, width: int = 24, attributes: tuple[str, ...] = SYNTH_ATTRIBUTES,
+                 factors: tuple[str, ...] = CLASSIFIER_FACTORS) -> None:
         super().__init__()
-        self.attributes, self.factors = SYNTH_ATTRIBUTES, CLASSIFIER_FACTORS
+        self.attributes, self.factors = tuple(attributes), tuple(factors)
         w = width
         self.stages = nn.ModuleList([
             nn.Sequential(_block(3, w, 1), _block(w, w, 1)),
@@ -124,33 +127,42 @@ class AttributeClassifier(nn.Module):
         return self.attributes.index(name)
 
 
-_ATTR_COLUMNS = [attribute_index(n) for n in SYNTH_ATTRIBUTES]
-_FACTOR_COLUMNS = [FACTOR_INDEX[n] for n in CLASSIFIER_FACTORS]
+def _columns(model: AttributeClassifier) -> tuple[list[int], list[int]]:
+    """Where the model's attributes sit among CelebA's 40, and its factors among SynthFaces'
+    (``model`` may be wrapped by DDP)."""
+    model = getattr(model, "module", model)
+    return [attribute_index(n) for n in model.attributes], [FACTOR_INDEX[n] for n in model.factors]
 
 
-def classifier_loss(model: AttributeClassifier, batch: tuple[Tensor, Tensor, Tensor],
+def classifier_loss(model: AttributeClassifier, batch: tuple[Tensor, ...],
                     step: int) -> tuple[Tensor, dict[str, float]]:
-    """Binary cross-entropy on the attributes plus mean squared error on the factors."""
-    images, attributes, factors = batch
+    """Binary cross-entropy on the attributes plus, when the batch has SynthFaces factors
+    (``(images, attributes, factors)``), mean squared error on them."""
+    images, attributes = batch[0], batch[1]
+    attribute_columns, factor_columns = _columns(model)
     logits, estimates = model(images)
-    bce = F.binary_cross_entropy_with_logits(logits, attributes[:, _ATTR_COLUMNS])
-    mse = F.mse_loss(estimates, factors[:, _FACTOR_COLUMNS])
+    bce = F.binary_cross_entropy_with_logits(logits, attributes[:, attribute_columns])
+    if not factor_columns:
+        return bce, {"bce": bce.item()}
+    mse = F.mse_loss(estimates, batch[2][:, factor_columns])
     return bce + mse, {"bce": bce.item(), "factor_mse": mse.item()}
 
 
 @torch.no_grad()
-def evaluate_classifier(model: AttributeClassifier, faces: SynthFaces) -> dict[str, float]:
-    """Per-attribute accuracy and per-factor R^2 on held-out faces."""
-    images, attributes, factors = faces.batch(np.arange(len(faces)))
-    probs, estimates = model.read(images)
-    truth = attributes[:, _ATTR_COLUMNS].bool()
-    figures = {f"acc/{name}": float(((probs[:, k] > 0.5) == truth[:, k]).float().mean())
+def evaluate_classifier(model: AttributeClassifier, faces) -> dict[str, float]:
+    """Per-attribute accuracy on held-out ``faces`` (SynthFaces or CelebA), and per-factor
+    R^2 where the faces have factors."""
+    attribute_columns, factor_columns = _columns(model)
+    truth = faces.attributes[:, attribute_columns].bool()
+    probs, estimates = model.read(faces.images(slice(None)))
+    metrics = {f"acc/{name}": float(((probs[:, k] > 0.5) == truth[:, k]).float().mean())
                for k, name in enumerate(model.attributes)}
-    target = factors[:, _FACTOR_COLUMNS]
-    residual = ((estimates - target) ** 2).mean(0)
-    for k, name in enumerate(model.factors):
-        figures[f"r2/{name}"] = float(1 - residual[k] / target[:, k].var())
-    return figures
+    if factor_columns:
+        target = torch.from_numpy(faces.factors[:, factor_columns])
+        residual = ((estimates - target) ** 2).mean(0)
+        for k, name in enumerate(model.factors):
+            metrics[f"r2/{name}"] = float(1 - residual[k] / target[:, k].var())
+    return metrics
 
 
 def held_out_faces(n: int = 2000, size: int = 64) -> SynthFaces:
@@ -158,14 +170,20 @@ def held_out_faces(n: int = 2000, size: int = 64) -> SynthFaces:
     return SynthFaces(n=n, size=size, seed=0, split="test", progress=False)
 
 
-def weights_name(image_size: int = 64) -> str:
-    """``classifier.safetensors`` reads 64x64 faces; ``classifier_32.safetensors`` was
-    trained on 32x32 faces (resized to 64 inside) and reads the 32x32 Glow's faces."""
-    return WEIGHTS_NAME if image_size == TRAINED_SIZE else f"classifier_{image_size}.safetensors"
+def weights_name(image_size: int = 64, data: str = "synth") -> str:
+    """``classifier.safetensors`` reads 64x64 SynthFaces; ``classifier_32.safetensors`` was
+    trained on 32x32 faces (resized to 64 inside) and reads the 32x32 Glow's faces;
+    ``classifier_celeba<size>.safetensors`` reads CelebA's 40 attributes."""
+    synth = WEIGHTS_NAME if image_size == TRAINED_SIZE else f"classifier_{image_size}.safetensors"
+    return shipped_name(synth, data, "classifier", image_size)
 
 
-def load_classifier(image_size: int = 64) -> AttributeClassifier:
-    """The shipped classifier for faces of ``image_size`` pixels, in eval mode."""
-    model = AttributeClassifier()
-    load_weights(model, weights_name(image_size))
+def load_classifier(image_size: int = 64, data: str = "synth") -> AttributeClassifier:
+    """The shipped classifier for faces of ``image_size`` pixels from ``data``, in eval mode."""
+    name = weights_name(image_size, data)
+    config = read_manifest().get(name, {}).get("config", {})
+    model = AttributeClassifier(width=config.get("width", 24),
+                                attributes=tuple(config.get("attributes", SYNTH_ATTRIBUTES)),
+                                factors=tuple(config.get("factors", CLASSIFIER_FACTORS)))
+    load_weights(model, name)
     return model.eval()

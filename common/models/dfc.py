@@ -127,12 +127,12 @@ class DFCLoss:
         return self.alpha * kl + self.beta * perceptual, {"perceptual": perceptual.item(), "kl": kl.item()}
 
 
-def feature_network(name: str) -> nn.Module:
-    """``"classifier"`` (the shipped attribute classifier), ``"vgg123"`` or ``"vgg345"``."""
+def feature_network(name: str, data: str = "synth") -> nn.Module:
+    """``"classifier"`` (the shipped attribute classifier of ``data``), ``"vgg123"`` or ``"vgg345"``."""
     if name == "classifier":
         from .classifier import load_classifier
 
-        return ClassifierFeatures(load_classifier())
+        return ClassifierFeatures(load_classifier(data=data))
     if name in VGG_LAYER_SETS:
         return VGGFeatures(VGG_LAYER_SETS[name])
     raise ValueError(f"feature network must be 'classifier', 'vgg123' or 'vgg345', got {name!r}")

@@ -300,11 +300,12 @@ def glow_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int) -> tuple[T
     return bpd, {"bits_per_dim": bpd.item()}
 
 
-def load_glow(image_size: int = 32) -> Glow:
-    """The shipped Glow (``weights/glow_<size>.safetensors``), in eval mode."""
-    from ..weights import load_weights, manifest_config
+def load_glow(image_size: int = 32, data: str = "synth") -> Glow:
+    """The shipped Glow (``weights/glow_<size>.safetensors``; ``glow_celeba<size>`` for
+    ``data="celeba"``), in eval mode."""
+    from ..weights import load_weights, manifest_config, shipped_name
 
-    name = f"glow_{image_size}.safetensors"
+    name = shipped_name(f"glow_{image_size}.safetensors", data, "glow", image_size)
     model = Glow(manifest_config(name, GlowConfig))
     load_weights(model, name)
     return model.eval()

@@ -183,12 +183,13 @@ def evaluate_vae(model: VAE, images: Tensor, factors: Tensor | None = None) -> d
     return figures
 
 
-def load_vae(kind: str = "vanilla") -> VAE:
+def load_vae(kind: str = "vanilla", data: str = "synth") -> VAE:
     """A shipped VAE, in eval mode: ``kind`` is one of ``KINDS`` or ``"dfc"`` (the DFC-VAE),
-    read from ``weights/vae_<kind>.safetensors``."""
-    from ..weights import load_weights, manifest_config
+    read from ``weights/vae_<kind>.safetensors`` (``vae_<kind>_celeba64.safetensors`` for
+    ``data="celeba"``)."""
+    from ..weights import load_weights, manifest_config, shipped_name
 
-    name = f"vae_{kind}.safetensors"
+    name = shipped_name(f"vae_{kind}.safetensors", data)
     model = VAE(manifest_config(name, VAEConfig))
     load_weights(model, name)
     return model.eval()
