@@ -9,18 +9,22 @@ endif
 # This clone's `common` comes first, whatever other clones did with the shared environment.
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: lab test unit notebooks bench execute-notebooks which-common
+.PHONY: lab test unit notebooks notebooks-celeba bench execute-notebooks which-common
 
 lab:
 	$(PY) -m jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: unit notebooks
+test: unit notebooks notebooks-celeba
 
 unit:
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -m "not celeba_notebooks"
 
 notebooks:
 	FES_QUICK=1 $(PY) -m pytest --nbval-lax --nbval-current-env notebooks/
+
+# The same notebooks on CelebA's files: SynthFaces exported in CelebA's layout and geometry.
+notebooks-celeba:
+	$(PY) -m pytest tests -m celeba_notebooks
 
 bench:
 	$(PY) benchmarks/synthfaces_speed.py

@@ -43,17 +43,17 @@ def before_training(args: argparse.Namespace) -> None:
     """Checks that would otherwise fail only after training: with ``--save``, the
     manifest must be readable."""
     if args.save:
-        read_manifest()
+        read_manifest(args.weights_dir)
 
 
 def ship(args: argparse.Namespace, model: torch.nn.Module, name: str, headline: Headline, *, command: str,
          metrics: dict[str, float], config: dict) -> None:
-    """Save ``model`` as ``weights/name`` with ``--save``, unless its metrics are worse
+    """Save ``model`` as ``name`` in ``--weights-dir`` with ``--save``, unless its metrics are worse
     than the shipped file's on ``headline`` (``--force`` overrides); say what it replaced."""
     if not args.save:
         return
-    replaced = check_replacement(name, metrics, headline, force=args.force)
-    save_weights(model, name, command=command, metrics=metrics, config=config)
+    replaced = check_replacement(name, metrics, headline, force=args.force, folder=args.weights_dir)
+    save_weights(model, name, command=command, metrics=metrics, config=config, folder=args.weights_dir)
     print(f"saved: {replaced}")
 
 
@@ -84,7 +84,7 @@ def held_out_data(args: argparse.Namespace, size: int = 64, n: int = 2000) -> Sy
 def reading_classifier(args: argparse.Namespace, size: int = 64) -> AttributeClassifier:
     """The shipped classifier that reads faces of ``--data`` (CelebA's must be trained first)."""
     try:
-        return load_classifier(size, data=args.data)
+        return load_classifier(size, data=args.data, folder=args.weights_dir)
     except WeightsError as error:
         if args.data == "synth":
             raise
@@ -159,7 +159,7 @@ def vae_recipe(args: argparse.Namespace, command: str) -> None:
 
 def dfc_recipe(args: argparse.Namespace, command: str) -> None:
     try:
-        features = feature_network(args.features, data=args.data)
+        features = feature_network(args.features, data=args.data, folder=args.weights_dir)
     except (FeatureNetworkError, ValueError) as error:
         raise RecipeError(str(error)) from None
     print(f"feature network: {features.description}")
@@ -223,7 +223,7 @@ def pggan_recipe(args: argparse.Namespace, command: str) -> None:
                  "train_steps": config.steps, "batch_size": config.batch_size, "lr": config.lr,
                  "seed": config.seed, **data_record(args, real)})
     if args.save:
-        save_history(history, weights_dir() / name.replace(".safetensors", ".history.json"))
+        save_history(history, (args.weights_dir or weights_dir()) / name.replace(".safetensors", ".history.json"))
 
 
 RECIPES = {"classifier": classifier_recipe, "vae": vae_recipe, "dfc": dfc_recipe, "glow": glow_recipe,

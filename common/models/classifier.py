@@ -8,6 +8,8 @@ Input ``[N,3,H,W]`` in [-1,1]; trained at 64x64, other sizes are resized to it f
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -178,12 +180,13 @@ def weights_name(image_size: int = 64, data: str = "synth") -> str:
     return shipped_name(synth, data, "classifier", image_size)
 
 
-def load_classifier(image_size: int = 64, data: str = "synth") -> AttributeClassifier:
-    """The shipped classifier for faces of ``image_size`` pixels from ``data``, in eval mode."""
+def load_classifier(image_size: int = 64, data: str = "synth", folder: Path | None = None) -> AttributeClassifier:
+    """The shipped classifier for faces of ``image_size`` pixels from ``data``, in eval mode
+    (from ``folder``, default ``weights_dir()``)."""
     name = weights_name(image_size, data)
-    config = read_manifest().get(name, {}).get("config", {})
+    config = read_manifest(folder).get(name, {}).get("config", {})
     model = AttributeClassifier(width=config.get("width", 24),
                                 attributes=tuple(config.get("attributes", SYNTH_ATTRIBUTES)),
                                 factors=tuple(config.get("factors", CLASSIFIER_FACTORS)))
-    load_weights(model, name)
+    load_weights(model, name, folder)
     return model.eval()

@@ -18,6 +18,8 @@ network is frozen, in eval mode, and stops after the last layer used.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import Tensor, nn
 
@@ -127,12 +129,13 @@ class DFCLoss:
         return self.alpha * kl + self.beta * perceptual, {"perceptual": perceptual.item(), "kl": kl.item()}
 
 
-def feature_network(name: str, data: str = "synth") -> nn.Module:
-    """``"classifier"`` (the shipped attribute classifier of ``data``), ``"vgg123"`` or ``"vgg345"``."""
+def feature_network(name: str, data: str = "synth", folder: Path | None = None) -> nn.Module:
+    """``"classifier"`` (the attribute classifier of ``data``, from ``folder``, default
+    ``weights_dir()``), ``"vgg123"`` or ``"vgg345"``."""
     if name == "classifier":
         from .classifier import load_classifier
 
-        return ClassifierFeatures(load_classifier(data=data))
+        return ClassifierFeatures(load_classifier(data=data, folder=folder))
     if name in VGG_LAYER_SETS:
         return VGGFeatures(VGG_LAYER_SETS[name])
     raise ValueError(f"feature network must be 'classifier', 'vgg123' or 'vgg345', got {name!r}")

@@ -13,6 +13,8 @@ latents ``eps = (z - mean) / std`` of all levels, flattened: exact, no resamplin
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import math
 from dataclasses import dataclass
 
@@ -300,12 +302,12 @@ def glow_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int) -> tuple[T
     return bpd, {"bits_per_dim": bpd.item()}
 
 
-def load_glow(image_size: int = 32, data: str = "synth") -> Glow:
+def load_glow(image_size: int = 32, data: str = "synth", folder: Path | None = None) -> Glow:
     """The shipped Glow (``weights/glow_<size>.safetensors``; ``glow_celeba<size>`` for
     ``data="celeba"``), in eval mode."""
     from ..weights import load_weights, manifest_config, shipped_name
 
     name = shipped_name(f"glow_{image_size}.safetensors", data, "glow", image_size)
-    model = Glow(manifest_config(name, GlowConfig))
-    load_weights(model, name)
+    model = Glow(manifest_config(name, GlowConfig, folder))
+    load_weights(model, name, folder)
     return model.eval()

@@ -153,13 +153,13 @@ SYNTH_PGGAN = PGGANConfig(latent_dim=128, resolution=64, channels=(128, 128, 64,
 SYNTH_WEIGHTS = "pggan_synth64.safetensors"
 
 
-def load_pggan(data: str = "synth") -> PGGANGenerator:
+def load_pggan(data: str = "synth", folder: Path | None = None) -> PGGANGenerator:
     """The shipped 64x64 generator (the averaged weights) trained on ``data``, in eval mode."""
     from ..weights import load_weights, manifest_config, shipped_name
 
     name = shipped_name(SYNTH_WEIGHTS, data, "pggan")
-    generator = PGGANGenerator(manifest_config(name, PGGANConfig))
-    load_weights(generator, name)
+    generator = PGGANGenerator(manifest_config(name, PGGANConfig, folder))
+    load_weights(generator, name, folder)
     return generator.eval()
 
 

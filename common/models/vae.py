@@ -18,6 +18,8 @@ published beta meaningless.)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dataclasses import asdict, dataclass
 
 import torch
@@ -183,13 +185,13 @@ def evaluate_vae(model: VAE, images: Tensor, factors: Tensor | None = None) -> d
     return figures
 
 
-def load_vae(kind: str = "vanilla", data: str = "synth") -> VAE:
+def load_vae(kind: str = "vanilla", data: str = "synth", folder: Path | None = None) -> VAE:
     """A shipped VAE, in eval mode: ``kind`` is one of ``KINDS`` or ``"dfc"`` (the DFC-VAE),
     read from ``weights/vae_<kind>.safetensors`` (``vae_<kind>_celeba64.safetensors`` for
     ``data="celeba"``)."""
     from ..weights import load_weights, manifest_config, shipped_name
 
     name = shipped_name(f"vae_{kind}.safetensors", data)
-    model = VAE(manifest_config(name, VAEConfig))
-    load_weights(model, name)
+    model = VAE(manifest_config(name, VAEConfig, folder))
+    load_weights(model, name, folder)
     return model.eval()

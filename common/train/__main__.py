@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..cli import crop_size, positive_number, whole_number
 from ..models.vae import KINDS
@@ -48,10 +49,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help="pggan: steps per fade-in or stable phase (default steps // 10)")
     parser.add_argument("--gan-loss", choices=("logistic", "wgan-gp"), default="logistic", help="pggan's loss")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
-    parser.add_argument("--save", action="store_true", help="ship the result in weights/ with the manifest")
+    parser.add_argument("--save", action="store_true", help="ship the result with the manifest in --weights-dir")
+    parser.add_argument("--weights-dir", type=Path, default=None,
+                        help="where --save writes (default: FES_WEIGHTS_DIR, else the clone's weights/)")
     parser.add_argument("--force", action="store_true",
                         help="with --save: replace shipped weights even when the new figures are worse")
     return parser
+
+
+def recipe_arguments(model: str, **options) -> argparse.Namespace:
+    """The arguments ``python -m common.train MODEL`` would get, with ``options`` (keyword
+    names as in ``--option-name``, underscores for dashes) in place of the defaults: lets
+    a notebook run a recipe exactly as the command line does."""
+    args = build_parser().parse_args([model])
+    unknown = set(options) - set(vars(args))
+    if unknown:
+        raise TypeError(f"unknown recipe options {sorted(unknown)}; known: {sorted(vars(args))}")
+    vars(args).update(options)
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,87 @@
+"""The models for the data the switch points at (``CELEBA_ROOT``), as the notebooks need them.
+
+On SynthFaces: the shipped weights. On CelebA: weights trained with the command line
+(``python -m common.train MODEL --data celeba --save``, in ``weights/``) when there are
+some; otherwise the model is trained now by that same recipe (a few steps in quick mode,
+more in full mode) and kept in the cache (``FES_CACHE/models/``), so the next notebook
+that needs it loads it instead of training again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from torch import nn
+
+from .config import cache_dir, pick
+from .data.switch import celeba_crop, celeba_root, using_celeba
+from .models.classifier import load_classifier
+from .models.glow import load_glow
+from .models.pggan import load_pggan
+from .models.vae import load_vae
+from .recipes import RECIPES
+from .train.__main__ import recipe_arguments
+from .weights import WeightsError, read_manifest
+
+
+def models_folder() -> Path:
+    """Where models trained by the notebooks on this CelebA folder (and crop) are kept."""
+    key = hashlib.sha256(f"{Path(str(celeba_root())).resolve()}|{celeba_crop()}".encode()).hexdigest()[:12]
+    return cache_dir() / "models" / f"celeba_{key}"
+
+
+def _on_data(model: str, load: Callable[..., nn.Module], name: str, steps: int, **options) -> nn.Module:
+    """``load(data=..., folder=...)`` for the current data, training ``model`` first when
+    CelebA has no weights for it yet (or fewer steps than ``steps``)."""
+    if not using_celeba():
+        return load(data="synth")
+    try:
+        shipped = load(data="celeba")
+        print(f"{name}: trained on CelebA with the command line, from weights/")
+        return shipped
+    except WeightsError:
+        pass
+    folder = models_folder()
+    trained_steps = read_manifest(folder).get(name, {}).get("config", {})
+    if max(trained_steps.get("steps", 0), trained_steps.get("train_steps", 0)) < steps:
+        print(f"{name}: no CelebA weights yet; training it now by its recipe ({steps} steps) into {folder}")
+        args = recipe_arguments(model, data="celeba", celeba_root=str(celeba_root()), crop=celeba_crop(), steps=steps,
+                                out=str(folder / "runs" / name.removesuffix(".safetensors")), save=True, force=True,
+                                weights_dir=folder, **options)
+        RECIPES[model](args, command=f"common.trained ({model}, {steps} steps)")
+    else:
+        print(f"{name}: trained on CelebA by an earlier notebook, from {folder}")
+    return load(data="celeba", folder=folder)
+
+
+def classifier_on_data(image_size: int = 64) -> nn.Module:
+    """The attribute classifier that reads the current data (CelebA: its 40 labels)."""
+    return _on_data("classifier", lambda **where: load_classifier(image_size, **where),
+                    f"classifier_celeba{image_size}.safetensors", pick(full=3000, quick=60),
+                    image_size=image_size, batch_size=32)
+
+
+def vae_on_data(kind: str = "vanilla") -> nn.Module:
+    """A VAE (``vanilla``, ``beta_h``, ``beta_b``, or ``dfc``) of the current data."""
+    if kind == "dfc":
+        classifier_on_data()     # the DFC-VAE's perceptual features on CelebA
+        return _on_data("dfc", lambda **where: load_vae("dfc", **where), "vae_dfc_celeba64.safetensors",
+                        pick(full=3000, quick=80), batch_size=32)
+    return _on_data("vae", lambda **where: load_vae(kind, **where), f"vae_{kind}_celeba64.safetensors",
+                    pick(full=3000, quick=80), kind=kind, batch_size=32)
+
+
+def glow_on_data(image_size: int = 32) -> nn.Module:
+    """The Glow of the current data."""
+    return _on_data("glow", lambda **where: load_glow(image_size, **where), f"glow_celeba{image_size}.safetensors",
+                    pick(full=4000, quick=40), image_size=image_size, batch_size=16)
+
+
+def pggan_on_data() -> nn.Module:
+    """The progressive GAN's generator for the current data (64x64)."""
+    classifier_on_data()         # its samples are measured in the CelebA classifier's features
+    steps = pick(full=9000, quick=90)
+    return _on_data("pggan", load_pggan, "pggan_celeba64.safetensors", steps, phase_steps=max(1, steps // 9),
+                    batch_size=16)
