@@ -18,6 +18,7 @@ from torch import nn
 from .config import cache_dir, pick
 from .data.switch import celeba_crop, celeba_root, using_celeba
 from .models.classifier import load_classifier
+from .models.dfc import FeatureNetworkError, feature_network
 from .models.glow import load_glow
 from .models.pggan import load_pggan
 from .models.vae import load_vae
@@ -63,12 +64,26 @@ def classifier_on_data(image_size: int = 64) -> nn.Module:
                     image_size=image_size, batch_size=32)
 
 
+def dfc_features() -> str:
+    """The DFC-VAE's feature network on CelebA: the paper's VGG19 (layers relu3_1, 4_1,
+    5_1) when torchvision's ImageNet weights are cached or can be downloaded; offline, the
+    CelebA attribute classifier (said in the output)."""
+    try:
+        feature_network("vgg345")
+        return "vgg345"
+    except FeatureNetworkError as error:
+        print(f"VGG19 is not available ({str(error).split(';')[0].split('(')[0].strip()}); "
+              "the DFC-VAE compares the CelebA attribute classifier's features instead")
+        classifier_on_data()
+        return "classifier"
+
+
 def vae_on_data(kind: str = "vanilla") -> nn.Module:
     """A VAE (``vanilla``, ``beta_h``, ``beta_b``, or ``dfc``) of the current data."""
     if kind == "dfc":
-        classifier_on_data()     # the DFC-VAE's perceptual features on CelebA
+        features = dfc_features() if using_celeba() else "classifier"
         return _on_data("dfc", lambda **where: load_vae("dfc", **where), "vae_dfc_celeba64.safetensors",
-                        pick(full=3000, quick=80), batch_size=32)
+                        pick(full=3000, quick=80), features=features, batch_size=32)
     return _on_data("vae", lambda **where: load_vae(kind, **where), f"vae_{kind}_celeba64.safetensors",
                     pick(full=3000, quick=80), kind=kind, batch_size=32)
 

@@ -20,7 +20,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 # The notebooks that run on CelebA so far; the others still read SynthFaces only.
-ON_CELEBA = ["00_synthfaces_data", "01_vae_training"]
+ON_CELEBA = ["00_synthfaces_data", "01_vae_training", "02_dfc_vae_arithmetic"]
 
 pytestmark = pytest.mark.celeba_notebooks
 
