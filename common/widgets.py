@@ -32,6 +32,15 @@ def _download_link(path: Path, data: bytes, mime: str) -> str:
             f'<a download="{html.escape(path.name)}" href="data:{mime};base64,{encoded}">download</a>')
 
 
+def uploaded_files(value) -> list[tuple[str, bytes]]:
+    """``(name, content)`` of each file in a ``FileUpload`` value, in either format:
+    ipywidgets 8 (a tuple of ``{"name", "content": memoryview, ...}``) or ipywidgets 7, as
+    on Colab (a dict ``{file name: {"metadata": {"name", ...}, "content": bytes}}``)."""
+    if isinstance(value, dict):
+        return [(item.get("metadata", {}).get("name", key), bytes(item["content"])) for key, item in value.items()]
+    return [(item.get("name", "the file"), bytes(item["content"])) for item in value]
+
+
 class EditPanel:
     """Edit one face along named directions with live sliders.
 
@@ -183,12 +192,12 @@ class EditPanel:
         self.refresh()
 
     def _on_upload(self, change: dict) -> None:
-        if not change["new"]:
+        files = uploaded_files(change["new"])
+        if not files:
             return
-        item = change["new"][0]
-        name = item.get("name", "the file")
+        name, content = files[0]
         try:
-            face = load_face_image(bytes(item["content"]), self.model.image_size, name=name)
+            face = load_face_image(content, self.model.image_size, name=name)
             self.set_face(self.model.encode(face[None])[0])
             self.status.value = f"encoded <code>{html.escape(name)}</code>"
         except FaceImageError as error:
@@ -197,7 +206,7 @@ class EditPanel:
             self.status.value = (f'<span style="color:#b00">could not use {html.escape(name)}: '
                                  f'{html.escape(type(error).__name__)}: {html.escape(str(error))}</span>')
         finally:
-            self.upload.value = ()
+            self.upload.value = type(self.upload.value)()   # () in ipywidgets 8, {} in 7
 
     def _next_path(self, suffix: str) -> Path:
         self.save_dir.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from common.data import SynthFaces
 from common.images import FaceImageError, load_face_image
 from common.latent import coordinate
 from common.models import LatentModel, PCAFaces
-from common.widgets import EditPanel, InterpolationPanel
+from common.widgets import EditPanel, InterpolationPanel, uploaded_files
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +130,17 @@ def test_wrong_files_show_a_message_and_the_panel_keeps_working(panel, data, mes
     assert panel.image.value == before
     panel.sliders["pose"].value += 1.0
     assert panel.image.value != before
+
+
+def test_uploads_in_the_ipywidgets_7_format_colab_uses_are_read_too(panel):
+    """ipywidgets 7 (Colab) hands the handler a dict of file name -> metadata and bytes."""
+    data = _png(_eyes_photo())
+    eight = ({"name": "a.png", "type": "image/png", "size": len(data), "content": memoryview(data)},)
+    seven = {"a.png": {"metadata": {"name": "a.png", "type": "image/png", "size": len(data)}, "content": data}}
+    assert uploaded_files(eight) == uploaded_files(seven) == [("a.png", data)]
+    before = panel.image.value
+    panel._on_upload({"new": seven})
+    assert "encoded <code>a.png</code>" in panel.status.value and panel.image.value != before
 
 
 def test_save_png_and_sweep_gif(panel, tmp_path):
