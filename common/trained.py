@@ -45,8 +45,8 @@ def _on_data(model: str, load: Callable[..., nn.Module], name: str, steps: int, 
     except WeightsError:
         pass
     folder = models_folder()
-    trained_steps = read_manifest(folder).get(name, {}).get("config", {})
-    if max(trained_steps.get("steps", 0), trained_steps.get("train_steps", 0)) < steps:
+    recorded = read_manifest(folder).get(name, {}).get("config", {})
+    if max(recorded.get("steps", 0), recorded.get("train_steps", 0)) < steps:
         print(f"{name}: no CelebA weights yet; training it now by its recipe ({steps} steps) into {folder}")
         args = recipe_arguments(model, data="celeba", celeba_root=str(celeba_root()), crop=celeba_crop(), steps=steps,
                                 out=str(folder / "runs" / name.removesuffix(".safetensors")), save=True, force=True,

@@ -79,7 +79,7 @@ def test_a_save_that_would_replace_better_weights_is_refused(shipped):
     assert "shipped weights are better" in result.stderr
 
 
-def test_save_with_a_broken_manifest_is_refused_before_training(shipped, tmp_path):
+def test_a_broken_manifest_is_named_with_how_to_restore_it(shipped, tmp_path):
     broken = tmp_path / "weights"
     broken.mkdir()
     (broken / MANIFEST).write_text("{not json")

@@ -198,20 +198,21 @@ class CelebA(Dataset):
         image_dir = self.root / IMAGE_DIR
         bad: list[str] = []
 
-        def decode(i: int) -> tuple[int, np.ndarray | None]:
+        def decode(name: str) -> np.ndarray | None:
             try:
-                return i, decode_face(image_dir / self.files[i], self.size, self.crop)
+                return decode_face(image_dir / name, self.size, self.crop)
             except CelebAError:
                 raise
             except Exception as error:  # PIL raises many kinds for damaged files
-                bad.append(f"{self.files[i]} ({type(error).__name__}: {error})")
-                return i, None
+                bad.append(f"{name} ({type(error).__name__}: {error})")
+                return None
 
         def fill(pixels: np.ndarray) -> None:
             with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-                done = pool.map(decode, range(len(self.files)), chunksize=64)
-                for i, face in tqdm(done, total=len(self.files), desc=f"decoding CelebA {self.split} ({self.size}px)",
-                                    unit="img", disable=not (progress and len(self.files) >= 2000)):
+                done = pool.map(decode, self.files, chunksize=64)       # in order
+                for i, face in enumerate(tqdm(done, total=len(self.files), unit="img",
+                                              desc=f"decoding CelebA {self.split} ({self.size}px)",
+                                              disable=not (progress and len(self.files) >= 2000))):
                     if face is not None:
                         pixels[i] = face
             if bad:
@@ -235,8 +236,7 @@ class CelebA(Dataset):
 
     def images(self, indices: np.ndarray | list[int] | range | slice) -> Tensor:
         """``[len(indices),3,size,size]`` in [-1,1]."""
-        rows = indices if isinstance(indices, slice) else np.asarray(list(indices) if isinstance(indices, range)
-                                                                     else indices, dtype=np.int64)
+        rows = indices if isinstance(indices, slice) else np.asarray(indices, dtype=np.int64)
         return from_uint8(self.pixels[rows])
 
     def batch(self, indices: np.ndarray) -> tuple[Tensor, Tensor]:

@@ -74,8 +74,6 @@ class SynthFaces(Dataset):
             raise ValueError(f"SynthFaces n (the number of faces) must be a whole number of at least 1, got {n!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"SynthFaces seed must be a whole number of 0 or more, got {seed!r}")
-        if not 32 <= size <= 256:
-            raise ValueError(f"SynthFaces size must be 32..256 pixels, got {size}")
         self.n, self.size, self.seed, self.split = n, size, seed, split
         self.indices = split_indices(split, n)
         self.factors = sample_factors(seed, self.indices)
