@@ -33,6 +33,7 @@ bench:
 	$(PY) benchmarks/glow_speed.py
 	$(PY) benchmarks/pggan_speed.py
 	$(PY) benchmarks/notebook_runs.py
+	$(PY) benchmarks/celeba_training_plan.py
 
 # Re-run every notebook in full mode and store its outputs (what the repository ships).
 execute-notebooks:

@@ -1,9 +1,11 @@
-"""One scoreboard for every method: the same three edits, judged the same way.
+"""One scoreboard for every method: the same edits, judged the same way.
 
-An edit is a factor crossing a threshold, read by the attribute classifier's factor
-estimates (held-out R^2: smile 0.99, yaw 0.99, eye opening 0.96): *smile* (smile > 0.25,
-SynthFaces' Smiling rule), *narrow eyes* (eye opening < 0.3, Narrow_Eyes) and *pose*
-(yaw > 0.2, a head turned to the image's right).
+On SynthFaces an edit is a factor crossing a threshold, read by the attribute classifier's
+factor estimates (held-out R^2: smile 0.99, yaw 0.99, eye opening 0.96): *smile* (smile >
+0.25, SynthFaces' Smiling rule), *narrow eyes* (eye opening < 0.3, Narrow_Eyes) and *pose*
+(yaw > 0.2, a head turned to the image's right). CelebA has labels, not factors: there an
+edit is its label read by the CelebA classifier (probability of Smiling or Narrow_Eyes >
+0.5), and pose, which CelebA does not label, is left out (``edits_for``).
 
 Every method gets a direction per edit and a *gap*: the distance between the mean
 coordinates (along the unit direction) of faces where the edit holds and faces where it
@@ -15,11 +17,13 @@ Judged (``Judge.score``) for the edited faces:
 - before: share where the classifier reads the edit as holding already (a model's own
   reconstruction can differ from the face: blurred eyes read as narrower);
 - success: share where the edit now holds;
-- factor change: mean change of the target factor's estimate (per unit strength);
+- target change: mean change of the target factor's estimate, or on CelebA of the
+  attribute's probability (per unit strength);
 - attribute leakage: mean |change| of the other attributes' probabilities;
-- factor leakage: mean |change| of the other expression and pose factors, in data std;
-- identity change: mean |change| of the identity factors (face width, jaw, brow
-  thickness, skin tone), in data std;
+- factor leakage (SynthFaces only): mean |change| of the other expression and pose
+  factors, in data std;
+- identity change (SynthFaces only): mean |change| of the identity factors (face width,
+  jaw, brow thickness, skin tone), in data std;
 - realism: Frechet distance in classifier features between the edited faces and real ones.
 """
 
@@ -27,9 +31,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
 from .arithmetic import decode_faces
+from .data import attribute_index
 from .latent import attribute_direction, coordinate, svm_boundary, unit
 from .metrics import frechet_distance
 
@@ -39,23 +45,41 @@ MOTION_FACTORS = ("smile", "mouth_open", "eye_open", "brow_raise", "yaw", "roll"
 
 @dataclass(frozen=True)
 class EditSpec:
-    """An edit: ``factor`` above (or below) ``threshold``; ``related`` attributes are that
-    factor under another name and do not count as leakage."""
+    """An edit: the value read, a SynthFaces factor (``reads="factor"``) or the probability
+    of a CelebA attribute (``reads="attribute"``), named ``factor``, above (or below)
+    ``threshold``; ``related`` attributes are that value under another name and do not
+    count as leakage."""
 
     name: str
     factor: str
     threshold: float
     above: bool
     related: tuple[str, ...]
+    reads: str = "factor"
 
     def holds(self, values: Tensor) -> Tensor:
-        """``[N]`` factor values -> ``[N]`` bool."""
+        """``[N]`` values -> ``[N]`` bool."""
         return values > self.threshold if self.above else values < self.threshold
 
 
 EDITS = (EditSpec("smile", "smile", 0.25, True, ("Smiling", "High_Cheekbones")),
          EditSpec("narrow eyes", "eye_open", 0.3, False, ("Narrow_Eyes",)),
          EditSpec("pose", "yaw", 0.2, True, ()))
+CELEBA_EDITS = (EditSpec("smile", "Smiling", 0.5, True, ("Smiling", "High_Cheekbones"), reads="attribute"),
+                EditSpec("narrow eyes", "Narrow_Eyes", 0.5, True, ("Narrow_Eyes",), reads="attribute"))
+
+
+def edits_for(data) -> tuple[EditSpec, ...]:
+    """The edits measurable on ``data``: ``EDITS`` where faces have factors (SynthFaces),
+    ``CELEBA_EDITS`` where they have labels only."""
+    return EDITS if hasattr(data, "factors") else CELEBA_EDITS
+
+
+def truth(data, spec: EditSpec) -> Tensor:
+    """``[N]`` the data's own value of what ``spec`` reads: the factor, or the 0/1 label."""
+    if spec.reads == "factor":
+        return torch.from_numpy(data.factor(spec.factor))
+    return data.attributes[:, attribute_index(spec.factor)].float()
 
 
 @dataclass
@@ -78,10 +102,20 @@ def mean_difference(codes: Tensor, holds: Tensor) -> Direction:
     return Direction(unit(vector), float(vector.norm()))
 
 
+def sample_groups(values: Tensor, spec: EditSpec) -> Tensor:
+    """``[N]`` bool: the samples where the edit holds, by their readings ``values [N]``. When
+    no sample (or every one) crosses the threshold, as with a barely trained generator, the
+    half of the samples nearest to it stands in, so that the gap stays defined."""
+    holds = spec.holds(values)
+    if holds.all() or not holds.any():
+        return values > values.median() if spec.above else values < values.median()
+    return holds
+
+
 def svm_direction(codes: Tensor, values: Tensor, spec: EditSpec) -> Direction:
-    """InterFaceGAN's boundary normal from factor readings of ``codes``' faces."""
+    """InterFaceGAN's boundary normal from the readings ``values [N]`` of ``codes``' faces."""
     boundary = svm_boundary(codes, values if spec.above else -values)
-    return Direction(boundary.normal, gap_along(codes, spec.holds(values), boundary.normal))
+    return Direction(boundary.normal, gap_along(codes, sample_groups(values, spec), boundary.normal))
 
 
 def best_component(directions: Tensor, codes: Tensor, values: Tensor, spec: EditSpec) -> tuple[int, Direction]:
@@ -94,7 +128,7 @@ def best_component(directions: Tensor, codes: Tensor, values: Tensor, spec: Edit
     k = int(correlation.abs().argmax())
     sign = 1.0 if (correlation[k] > 0) == spec.above else -1.0
     vector = sign * directions[k]
-    return k, Direction(vector, gap_along(codes, spec.holds(values), vector))
+    return k, Direction(vector, gap_along(codes, sample_groups(values, spec), vector))
 
 
 class Judge:
@@ -103,12 +137,17 @@ class Judge:
     def __init__(self, classifier, real: Tensor) -> None:
         self.classifier = classifier
         _, estimates = classifier.read(real)
-        self.scale = estimates.std(0)
+        self.scale = estimates.std(0) if classifier.factors else None     # a CelebA classifier has no factors
         self.real_features = classifier.features(real).numpy()
 
-    def factor_values(self, images: Tensor, factor: str) -> Tensor:
-        """``[N]`` the classifier's estimate of ``factor``."""
-        return self.classifier.read(images)[1][:, self.classifier.factor(factor)]
+    def _value(self, probabilities: Tensor, estimates: Tensor, spec: EditSpec) -> Tensor:
+        if spec.reads == "factor":
+            return estimates[:, self.classifier.factor(spec.factor)]
+        return probabilities[:, self.classifier.attribute(spec.factor)]
+
+    def values(self, images: Tensor, spec: EditSpec) -> Tensor:
+        """``[N]`` the classifier's reading of what ``spec`` reads in ``images [N,3,H,W]``."""
+        return self._value(*self.classifier.read(images), spec)
 
     def realism(self, images: Tensor) -> float:
         return frechet_distance(self.classifier.features(images).numpy(), self.real_features)
@@ -119,15 +158,16 @@ class Judge:
         after = decode_faces(model, codes + strength * direction.gap * direction.vector.to(codes.dtype))
         (p0, e0), (p1, e1) = self.classifier.read(before), self.classifier.read(after)
         c = self.classifier
-        target = c.factor(spec.factor)
+        v0, v1 = self._value(p0, e0, spec), self._value(p1, e1, spec)
         others = [k for k, n in enumerate(c.attributes) if n not in spec.related]
-        motion = [c.factor(n) for n in MOTION_FACTORS if n != spec.factor]
-        identity = [c.factor(n) for n in IDENTITY_FACTORS]
-        moved = (e1 - e0).abs() / self.scale
-        return {"before": float(spec.holds(e0[:, target]).float().mean()),
-                "success": float(spec.holds(e1[:, target]).float().mean()),
-                "factor change": float((e1[:, target] - e0[:, target]).mean() / strength),
-                "attribute leakage": float((p1[:, others] - p0[:, others]).abs().mean()),
-                "factor leakage": float(moved[:, motion].mean()),
-                "identity change": float(moved[:, identity].mean()),
-                "realism (FD)": self.realism(after)}
+        figures = {"before": float(spec.holds(v0).float().mean()),
+                   "success": float(spec.holds(v1).float().mean()),
+                   "target change": float((v1 - v0).mean() / strength),
+                   "attribute leakage": float((p1[:, others] - p0[:, others]).abs().mean())}
+        if spec.reads == "factor":
+            moved = (e1 - e0).abs() / self.scale
+            motion = [c.factor(n) for n in MOTION_FACTORS if n != spec.factor]
+            identity = [c.factor(n) for n in IDENTITY_FACTORS]
+            figures |= {"factor leakage": float(moved[:, motion].mean()),
+                        "identity change": float(moved[:, identity].mean())}
+        return figures | {"realism (FD)": self.realism(after)}

@@ -24,13 +24,28 @@ from .models.pggan import load_pggan
 from .models.vae import load_vae
 from .recipes import RECIPES
 from .train.__main__ import recipe_arguments
-from .weights import WeightsError, read_manifest
+from .weights import WeightsError, read_manifest, weights_dir
 
 
 def models_folder() -> Path:
     """Where models trained by the notebooks on this CelebA folder (and crop) are kept."""
     key = hashlib.sha256(f"{Path(str(celeba_root())).resolve()}|{celeba_crop()}".encode()).hexdigest()[:12]
     return cache_dir() / "models" / f"celeba_{key}"
+
+
+def training_record(name: str) -> tuple[dict, Path]:
+    """The manifest entry of the weights file ``name`` (for example ``pggan_celeba64.safetensors``)
+    and the folder that holds it and its history: ``weights/`` first (shipped, or trained with
+    the command line), then the cache of models the notebooks trained on this CelebA folder.
+
+    Raises:
+        WeightsError: neither folder lists ``name`` (load the model with ``*_on_data`` first)."""
+    for folder in (weights_dir(), models_folder()):
+        entry = read_manifest(folder).get(name)
+        if entry is not None:
+            return entry, folder
+    raise WeightsError(f"no manifest lists {name} (looked in {weights_dir()} and {models_folder()}); "
+                       "load the model with common.trained first, which trains it when needed")
 
 
 def _on_data(model: str, load: Callable[..., nn.Module], name: str, steps: int, **options) -> nn.Module:

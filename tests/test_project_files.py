@@ -43,6 +43,8 @@ def test_each_notebook_has_a_badge_and_a_colab_only_first_cell(path):
     first = nbformat.read(path, as_version=4).cells[0]
     assert first.cell_type == "code"
     assert 'if "google.colab" in sys.modules:' in first.source
+    assert 'CELEBA_ROOT = ""  # @param {type:"string"}' in first.source       # Colab's form field
+    assert 'os.environ["CELEBA_ROOT"] = CELEBA_ROOT' in first.source          # ... read by common's switch
     repo = re.search(r"git clone -q (\S+)", first.source).group(1)
     assert repo.replace("https://github.com/", "colab.research.google.com/github/") in readme
 
@@ -54,3 +56,21 @@ def test_notebooks_are_stored_executed_without_errors(path):
     assert all(c.execution_count is not None for c in code[1:]), "run `make execute-notebooks`"
     assert any(o.get("output_type") == "display_data" for c in code for o in c.outputs)
     assert not any(o.get("output_type") == "error" for c in code for o in c.outputs)
+
+
+def test_readme_gives_the_celeba_commands_the_training_plan_times():
+    """``benchmarks/celeba_training_plan.py`` prints the expected time of exactly the README's commands."""
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        plan = importlib.import_module("celeba_training_plan").PLAN
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    readme = (ROOT / "README.md").read_text()
+    assert {recipe.command.split()[3] for recipe in plan} == {"classifier", "vae", "dfc", "glow", "pggan"}
+    for recipe in plan:
+        assert recipe.command in readme
+        assert f"--steps {recipe.steps}" in recipe.command
+        assert ("--batch-size" not in recipe.command and recipe.batch == 64) or f"--batch-size {recipe.batch}" in recipe.command
