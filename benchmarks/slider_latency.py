@@ -58,10 +58,10 @@ class VAESizedDecoder(nn.Module):
 
 def matplotlib_redraw_ms(panel: EditPanel) -> list[float]:
     times = []
-    direction = next(iter(panel.directions.values()))
+    direction = next(iter(panel.state.directions.values()))
     for k in range(MOVES):
         start = time.perf_counter()
-        face = panel.render(panel.base + (k % 20 - 10) * 0.3 * direction)
+        face = panel.render(panel.state.base + (k % 20 - 10) * 0.3 * direction)
         if panel.scorer is not None:
             panel.scorer(face[None])  # the same readout work as the panel
         fig, ax = plt.subplots(figsize=(3, 3))

@@ -30,9 +30,16 @@ def cache_dir() -> Path:
     return path
 
 
-def default_device() -> torch.device:
-    """CUDA when present, never required."""
+def device() -> torch.device:
+    """Where models run: CUDA when present, else the CPU (never required)."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of ``model``'s parameters (or buffers, for a model made of buffers only)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
 
 
 def peak_memory_mib(device: torch.device) -> float:

@@ -7,6 +7,8 @@ edges (files, PNG bytes, widgets, matplotlib).
 from __future__ import annotations
 
 import io
+from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -89,8 +91,8 @@ def _eight_bit(picture: Image.Image) -> Image.Image:
     return Image.fromarray((values / top * 255.0).clip(0, 255).round().astype(np.uint8), mode="L")
 
 
-def save_gif(frames: Tensor, path: str, milliseconds: int = 80) -> None:
-    """``[T,3,H,W]`` in [-1,1] -> an endlessly looping animated GIF at ``path``."""
+def save_gif(frames: Tensor, path: str | Path | BinaryIO, milliseconds: int = 80) -> None:
+    """``[T,3,H,W]`` in [-1,1] -> an endlessly looping animated GIF at ``path`` (or into a file object)."""
     pictures = [Image.fromarray(p) for p in to_uint8(frames)]
     pictures[0].save(path, format="GIF", save_all=True, append_images=pictures[1:],
                      duration=milliseconds, loop=0)

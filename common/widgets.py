@@ -7,8 +7,8 @@ Used by every method notebook.
 
 from __future__ import annotations
 
-import base64
 import html
+import io
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,37 +18,20 @@ import ipywidgets as widgets
 import torch
 from torch import Tensor
 
+from .config import model_device
+from .edit_state import EditState
 from .images import FaceImageError, load_face_image, save_gif, to_png_bytes
-from .latent import blend, condition, coordinate, unit
+from .latent import blend
 from .models.base import LatentModel
-from .files import atomic_path
+from .panel_files import download_link, empty_upload, save_file, uploaded_files
 
 SLIDER_STEP = 0.05
 
 
-def _download_link(path: Path, data: bytes, mime: str) -> str:
-    encoded = base64.b64encode(data).decode()
-    return (f'saved <code>{html.escape(str(path))}</code> · '
-            f'<a download="{html.escape(path.name)}" href="data:{mime};base64,{encoded}">download</a>')
-
-
-def uploaded_files(value) -> list[tuple[str, bytes]]:
-    """``(name, content)`` of each file in a ``FileUpload`` value, in either format:
-    ipywidgets 8 (a tuple of ``{"name", "content": memoryview, ...}``) or ipywidgets 7, as
-    on Colab (a dict ``{file name: {"metadata": {"name", ...}, "content": bytes}}``)."""
-    if isinstance(value, dict):
-        return [(item.get("metadata", {}).get("name", key), bytes(item["content"])) for key, item in value.items()]
-    return [(item.get("name", "the file"), bytes(item["content"])) for item in value]
-
-
 class EditPanel:
-    """Edit one face along named directions with live sliders.
-
-    A slider shows where the face sits along its direction (``coordinate`` minus the
-    direction's ``centre``), so it opens where the face already is; moving it by ``s``
-    moves the code by ``s`` along the unit direction. With "keep other attributes" on, the
-    moved direction is first conditioned on all the others (``latent.condition``), so
-    their coordinates stay put.
+    """Edit one face along named directions with live sliders: the widgets that draw an
+    ``EditState`` (what a slider position means is explained there). Codes stay on the
+    model's device; only the displayed image comes back to the CPU.
 
     Args:
         model: any ``LatentModel``.
@@ -67,30 +50,28 @@ class EditPanel:
         if not directions:
             raise ValueError("EditPanel needs at least one direction")
         self.model, self.faces, self.scorer, self.limit = model, faces, scorer, limit
-        self.names = list(directions)
-        self.directions = {n: unit(d.detach().float().cpu()) for n, d in directions.items()}
-        self.centres = {n: float((centres or {}).get(n, 0.0)) for n in self.names}
+        self.device = model_device(model)
+        self.state = EditState(directions, centres, device=self.device)
         self.seed, self.save_dir, self._saved = seed, Path(save_dir), 0
         self._holding = False
-        self._moves = self._plain_moves()
         self.image = widgets.Image(format="png", width=display_size, height=display_size)
         self.sliders = {n: widgets.FloatSlider(value=0.0, min=-limit, max=limit, step=SLIDER_STEP, description=n,
                                                continuous_update=True, readout_format="+.2f",
                                                style={"description_width": "165px"},
                                                layout=widgets.Layout(width="460px"))
-                        for n in self.names}
+                        for n in self.state.names}
         self.keep_others = widgets.Checkbox(value=False, description="keep other attributes", indent=False)
         self.reset_button = widgets.Button(description="reset", icon="undo")
         self.new_face_button = widgets.Button(description="new face", icon="refresh")
         self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="your photo")
-        self.gif_direction = widgets.Dropdown(options=self.names, layout=widgets.Layout(width="160px"))
+        self.gif_direction = widgets.Dropdown(options=self.state.names, layout=widgets.Layout(width="160px"))
         self.save_png_button = widgets.Button(description="save PNG", icon="download")
         self.save_gif_button = widgets.Button(description="save sweep GIF", icon="film")
         self.status = widgets.HTML()
         self.scores = widgets.HTML()
-        for slider in self.sliders.values():
-            slider.observe(lambda _: self.refresh(), names="value")
-        self.keep_others.observe(self._on_keep_others, names="value")
+        for name, slider in self.sliders.items():
+            slider.observe(lambda change, name=name: self._on_slider(name, change["new"]), names="value")
+        self.keep_others.observe(lambda change: self._on_keep_others(change["new"]), names="value")
         self.reset_button.on_click(lambda _: self.reset())
         self.new_face_button.on_click(lambda _: self.new_face())
         self.upload.observe(self._on_upload, names="value")
@@ -114,34 +95,23 @@ class EditPanel:
     # -- the face and its code -------------------------------------------------------------
     def _start_code(self) -> Tensor:
         if self.faces is None:
-            return self.model.sample_latent(1, seed=self.seed)[0]
+            return self.model.sample_latent(1, seed=self.seed)[0].to(self.device)
         index = self.seed % len(self.faces)
-        return self.model.encode(self.faces[index:index + 1])[0]
+        with torch.no_grad():
+            return self.model.encode(self.faces[index:index + 1].to(self.device))[0]
 
     def set_face(self, code: Tensor) -> None:
-        """Make ``code`` ``[D]`` the face being edited; sliders jump to its coordinates."""
-        self.base = code.detach().float().cpu()
-        self.start = {n: float(coordinate(self.base[None], self.directions[n])[0]) - self.centres[n]
-                      for n in self.names}
-        with self._sliders_held():
-            for name, slider in self.sliders.items():
-                value = self.start[name]
-                slider.min = min(-self.limit, value - 0.5)
-                slider.max = max(self.limit, value + 0.5)
-                slider.value = value
-        self.refresh()
+        """Make ``code`` ``[D]`` the face being edited; sliders jump to its positions."""
+        self._show_positions(self.state.set_base(code), widen=True)
 
     def code(self) -> Tensor:
-        """The edited code ``[D]``: the base plus every slider's offset along its move."""
-        z = self.base.clone()
-        for name in self.names:
-            z += (self.sliders[name].value - self.start[name]) * self._moves[name]
-        return z
+        """The edited code ``[D]`` (on the model's device)."""
+        return self.state.code()
 
     def render(self, code: Tensor) -> Tensor:
-        """``[D]`` -> ``[3,H,W]`` in [-1,1]."""
+        """``[D]`` -> ``[3,H,W]`` in [-1,1], on the CPU."""
         with torch.no_grad():
-            return self.model.decode(code[None])[0].float().cpu()
+            return self.model.decode(code[None].to(self.device))[0].float().cpu()
 
     def refresh(self) -> None:
         """Decode the current code into the image (and the scores)."""
@@ -153,22 +123,34 @@ class EditPanel:
             scores = self.scorer(face[None])
             self.scores.value = " · ".join(f"{n} <b>{p:.2f}</b>" for n, p in scores.items())
 
+    def _on_slider(self, name: str, position: float) -> None:
+        if not self._holding:
+            self.state.move(name, position)
+            self.refresh()
+
     @contextmanager
     def _sliders_held(self) -> Iterator[None]:
-        """Within the block, slider changes do not redraw (one redraw afterwards)."""
+        """Within the block, slider changes neither move the state nor redraw."""
         self._holding = True
         try:
             yield
         finally:
             self._holding = False
 
+    def _show_positions(self, positions: dict[str, float], widen: bool = False) -> None:
+        """Sliders to ``positions`` (widening their range to fit when ``widen``), one redraw."""
+        with self._sliders_held():
+            for name, slider in self.sliders.items():
+                if widen:
+                    slider.min = min(-self.limit, positions[name] - 0.5)
+                    slider.max = max(self.limit, positions[name] + 0.5)
+                slider.value = positions[name]
+        self.refresh()
+
     # -- buttons ---------------------------------------------------------------------------
     def reset(self) -> None:
         """Sliders back to where the face started."""
-        with self._sliders_held():
-            for name, slider in self.sliders.items():
-                slider.value = self.start[name]
-        self.refresh()
+        self._show_positions(self.state.reset())
         self.status.value = ""
 
     def new_face(self) -> None:
@@ -176,19 +158,8 @@ class EditPanel:
         self.set_face(self._start_code())
         self.status.value = ""
 
-    def _plain_moves(self) -> dict[str, Tensor]:
-        return dict(self.directions)
-
-    def _conditioned_moves(self) -> dict[str, Tensor]:
-        return {n: condition(self.directions[n], *[self.directions[o] for o in self.names if o != n])
-                if len(self.names) > 1 else self.directions[n] for n in self.names}
-
-    def _on_keep_others(self, change: dict) -> None:
-        # The face keeps its current edit: fold it into the base, then change how sliders move.
-        current = self.code()
-        self._moves = self._conditioned_moves() if change["new"] else self._plain_moves()
-        self.base = current
-        self.start = {n: s.value for n, s in self.sliders.items()}
+    def _on_keep_others(self, on: bool) -> None:
+        self.state.set_keep_others(on)
         self.refresh()
 
     def _on_upload(self, change: dict) -> None:
@@ -198,7 +169,8 @@ class EditPanel:
         name, content = files[0]
         try:
             face = load_face_image(content, self.model.image_size, name=name)
-            self.set_face(self.model.encode(face[None])[0])
+            with torch.no_grad():
+                self.set_face(self.model.encode(face[None].to(self.device))[0])
             self.status.value = f"encoded <code>{html.escape(name)}</code>"
         except FaceImageError as error:
             self.status.value = f'<span style="color:#b00">{html.escape(str(error))}</span>'
@@ -206,37 +178,32 @@ class EditPanel:
             self.status.value = (f'<span style="color:#b00">could not use {html.escape(name)}: '
                                  f'{html.escape(type(error).__name__)}: {html.escape(str(error))}</span>')
         finally:
-            self.upload.value = type(self.upload.value)()   # () in ipywidgets 8, {} in 7
+            self.upload.value = empty_upload(self.upload.value)
 
-    def _next_path(self, suffix: str) -> Path:
-        self.save_dir.mkdir(parents=True, exist_ok=True)
+    def _next_name(self, suffix: str) -> str:
         self._saved += 1
-        return self.save_dir / f"face_{self.seed}_{self._saved:03d}.{suffix}"
+        return f"face_{self.seed}_{self._saved:03d}.{suffix}"
 
     def save_png(self) -> Path:
         """Write the current face as PNG; the status line gets a download link."""
-        path = self._next_path("png")
         data = self.image.value
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
-        self.status.value = _download_link(path, data, "image/png")
+        path = save_file(self.save_dir, self._next_name("png"), data)
+        self.status.value = download_link(path, data, "image/png")
         return path
 
     def sweep(self, name: str, frames: int = 17) -> Tensor:
         """``[2*frames-2,3,H,W]``: the current face moved along ``name`` from -limit to +limit
-        and back (relative to where it is now)."""
-        steps = torch.linspace(-self.limit, self.limit, frames)
-        codes = self.code()[None] + steps[:, None] * self._moves[name][None]
+        and back (relative to where it is now), on the CPU."""
         with torch.no_grad():
-            faces = self.model.decode(codes).float().cpu()
+            faces = self.model.decode(self.state.sweep(name, self.limit, frames)).float().cpu()
         return torch.cat([faces, faces.flip(0)[1:-1]])
 
     def save_gif(self) -> Path:
         """Write a strength sweep of the chosen direction as an animated GIF."""
-        path = self._next_path("gif")
-        with atomic_path(path) as tmp:
-            save_gif(self.sweep(self.gif_direction.value), str(tmp))
-        self.status.value = _download_link(path, path.read_bytes(), "image/gif")
+        buffer = io.BytesIO()
+        save_gif(self.sweep(self.gif_direction.value), buffer)
+        path = save_file(self.save_dir, self._next_name("gif"), buffer.getvalue())
+        self.status.value = download_link(path, buffer.getvalue(), "image/gif")
         return path
 
 
@@ -275,7 +242,7 @@ class InterpolationPanel:
     def __init__(self, model: LatentModel, z1: Tensor, z2: Tensor, labels: tuple[str, str] = ("A", "B"),
                  display_size: int = 192) -> None:
         self.model = model
-        self.z1, self.z2 = z1.detach().float().cpu(), z2.detach().float().cpu()
+        self.z1, self.z2 = (z.detach().float().to(model_device(model)) for z in (z1, z2))
         size = dict(width=display_size, height=display_size)
         self.left = widgets.Image(value=self._png(self.z1), format="png", **size)
         self.right = widgets.Image(value=self._png(self.z2), format="png", **size)

@@ -10,7 +10,8 @@ from common.data import SynthFaces
 from common.images import FaceImageError, load_face_image
 from common.latent import coordinate
 from common.models import LatentModel, PCAFaces
-from common.widgets import EditPanel, InterpolationPanel, uploaded_files
+from common.panel_files import uploaded_files
+from common.widgets import EditPanel, InterpolationPanel
 
 
 @pytest.fixture(scope="module")
@@ -61,17 +62,17 @@ def test_moving_a_slider_changes_the_image_and_reset_restores_it(panel):
 
 def test_sliders_open_where_the_face_is(panel):
     z = panel.code()
-    assert panel.sliders["smile"].value == pytest.approx(float(coordinate(z[None], panel.directions["smile"])), abs=1e-6)
+    assert panel.sliders["smile"].value == pytest.approx(float(coordinate(z[None], panel.state.directions["smile"])), abs=1e-6)
 
 
 def test_keep_other_attributes_holds_the_other_coordinates(panel):
     panel.keep_others.value = True
-    pose_before = coordinate(panel.code()[None], panel.directions["pose"])
+    pose_before = coordinate(panel.code()[None], panel.state.directions["pose"])
     panel.sliders["smile"].value += 2.0
-    assert coordinate(panel.code()[None], panel.directions["pose"]) == pytest.approx(float(pose_before), abs=1e-5)
+    assert coordinate(panel.code()[None], panel.state.directions["pose"]) == pytest.approx(float(pose_before), abs=1e-5)
     panel.keep_others.value = False
     panel.sliders["smile"].value += 2.0
-    assert coordinate(panel.code()[None], panel.directions["pose"]) != pytest.approx(float(pose_before), abs=1e-3)
+    assert coordinate(panel.code()[None], panel.state.directions["pose"]) != pytest.approx(float(pose_before), abs=1e-3)
 
 
 def test_new_face_changes_the_face(panel):

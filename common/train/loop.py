@@ -31,7 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset, default_collate
 from tqdm.auto import tqdm
 
-from ..config import default_device
+from .. import config as settings
 from ..files import atomic_path, remove_leftovers
 
 CHECKPOINT = "checkpoint.pt"
@@ -178,7 +178,7 @@ def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConf
     gradients; under torchrun only rank 0 shows progress and writes checkpoints.
     Returns the history of logged figures (also stored in each checkpoint).
     """
-    device = torch.device(config.device) if config.device else default_device()
+    device = torch.device(config.device) if config.device else settings.device()
     rank, world, device = _distributed(device)
     cuda = device.type == "cuda"
     torch.manual_seed(config.seed)

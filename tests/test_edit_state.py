@@ -1,0 +1,65 @@
+"""The panel's edit state on its own: positions, moves, conditioning, reset and sweeps."""
+
+import pytest
+import torch
+
+from common.edit_state import EditState
+from common.latent import coordinate
+
+
+@pytest.fixture
+def state():
+    g = torch.Generator().manual_seed(0)
+    directions = {"smile": torch.randn(16, generator=g), "pose": torch.randn(16, generator=g)}
+    edit = EditState(directions, centres={"smile": 0.5})
+    edit.set_base(torch.randn(16, generator=g))
+    return edit
+
+
+def test_positions_start_where_the_face_sits_minus_the_centre(state):
+    smile = state.directions["smile"]
+    assert state.directions["smile"].norm() == pytest.approx(1.0, abs=1e-6)
+    assert state.start["smile"] == pytest.approx(float(coordinate(state.base[None], smile)) - 0.5, abs=1e-6)
+    assert state.positions == state.start and state.history == []
+    assert torch.equal(state.code(), state.base)
+
+
+def test_moving_a_slider_moves_the_code_by_the_offset_along_its_direction(state):
+    state.move("smile", state.start["smile"] + 2.0)
+    assert torch.allclose(state.code() - state.base, 2.0 * state.directions["smile"], atol=1e-6)
+    assert state.position_of(state.code(), "smile") == pytest.approx(state.start["smile"] + 2.0, abs=1e-5)
+    assert state.history == [("smile", state.start["smile"] + 2.0)]
+    with pytest.raises(KeyError, match="smile, pose"):
+        state.move("frown", 1.0)
+
+
+def test_keep_others_holds_the_other_coordinates_and_keeps_the_current_edit(state):
+    state.move("smile", state.start["smile"] + 1.0)
+    edited = state.code()
+    state.set_keep_others(True)
+    assert torch.allclose(state.code(), edited)                  # switching does not jump the face
+    pose_before = state.position_of(state.code(), "pose")
+    state.move("smile", state.positions["smile"] + 2.0)
+    assert state.position_of(state.code(), "pose") == pytest.approx(pose_before, abs=1e-5)
+    assert state.position_of(state.code(), "smile") > state.position_of(edited, "smile") + 0.5
+    state.set_keep_others(False)
+    state.move("smile", state.positions["smile"] + 2.0)
+    assert state.position_of(state.code(), "pose") != pytest.approx(pose_before, abs=1e-3)
+
+
+def test_reset_returns_to_the_start_and_clears_the_history(state):
+    state.move("pose", 2.5)
+    assert state.reset() == state.start
+    assert torch.allclose(state.code(), state.base) and state.history == []
+
+
+def test_sweep_runs_from_minus_to_plus_limit_around_the_current_code(state):
+    codes = state.sweep("pose", limit=3.0, frames=7)
+    along = coordinate(codes, state.directions["pose"]) - coordinate(state.code()[None], state.directions["pose"])
+    assert codes.shape == (7, 16)
+    assert torch.allclose(along, torch.linspace(-3, 3, 7), atol=1e-5)
+
+
+def test_an_edit_needs_a_direction():
+    with pytest.raises(ValueError, match="at least one direction"):
+        EditState({})
