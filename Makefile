@@ -19,8 +19,10 @@ test: unit notebooks notebooks-celeba
 unit:
 	$(PY) -m pytest tests -m "not celeba_notebooks"
 
+# One notebook: make notebooks NB=notebooks/01_vae_training.ipynb
+NB ?= notebooks/
 notebooks:
-	FES_QUICK=1 $(PY) -m pytest --nbval-lax --nbval-current-env notebooks/
+	FES_QUICK=1 $(PY) -m pytest --nbval-lax --nbval-current-env $(NB)
 
 # The same notebooks on CelebA's files: SynthFaces exported in CelebA's layout and geometry.
 notebooks-celeba:
@@ -37,7 +39,7 @@ bench:
 
 # Re-run every notebook in full mode and store its outputs (what the repository ships).
 execute-notebooks:
-	$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 notebooks/*.ipynb
+	cd notebooks && $(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=3600 $(notdir $(if $(filter notebooks/,$(NB)),$(wildcard notebooks/*.ipynb),$(NB)))
 
 # Where `common` is imported from (a check that this clone's own code is the one in use).
 which-common:

@@ -18,7 +18,7 @@ import torch
 from common.config import peak_memory_mib
 from common.models.pggan import SYNTH_PGGAN, PGGANConfig, PGGANGenerator, load_pggan
 from common.models.pggan_training import ProgressiveGAN, progressive_gan_loss
-from common.widgets import slider_latency
+from common.widgets import EditPanel, move_latency_ms, slider_latency
 from timing import sync, training_images_per_s
 
 
@@ -79,6 +79,12 @@ def main() -> None:
             print(f"    largest pixel difference from fp32: {difference:.4f} (images span [-1, 1])")
     median, p90 = slider_latency(shipped)
     print(f"one slider move (SynthFaces 64x64 generator, CPU, decode + PNG): median {median:.1f} ms, p90 {p90:.1f} ms")
+    big = PGGANGenerator(PGGANConfig()).eval()
+    for label, settle in (("preview 256", 300), ("full 1024", 0)):
+        panel = EditPanel(big, {"a": torch.randn(big.latent_dim)}, display_size=256, settle_ms=settle)
+        times = sorted(move_latency_ms(panel, 10))
+        print(f"one slider move (InterFaceGAN 1024 layout, CPU, {label} -> 256 px image): "
+              f"median {times[len(times) // 2]:.0f} ms, largest {times[-1]:.0f} ms (target for the preview: 150 ms)")
 
 
 if __name__ == "__main__":

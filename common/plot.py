@@ -183,3 +183,37 @@ class LiveTraining:
         else:
             self._handle.update(fig)
         plt.close(fig)
+
+
+def conditioning_geometry(normal: Tensor, other: Tensor, names: tuple[str, str] = ("Smiling", "Male")) -> Figure:
+    """InterFaceGAN's conditional edit in a 2-D latent: the two boundaries (lines through
+    the origin, normals ``normal [2]`` and ``other [2]``), a code, and where a step along
+    ``normal`` and along ``condition(normal, other)`` takes it."""
+    from .latent import condition, unit
+
+    n1, n2 = unit(normal.double()), unit(other.double())
+    conditioned = condition(n1, n2)
+    fig, ax = plt.subplots(figsize=(4.6, 4.6))
+    line = np.linspace(-2.2, 2.2, 2)
+    for n, name, colour in ((n1, names[0], "tab:orange"), (n2, names[1], "tab:blue")):
+        along = np.array([-float(n[1]), float(n[0])])                   # the boundary: n . z = 0
+        ax.plot(line * along[0], line * along[1], color=colour, lw=1.5, label=f"{name} boundary")
+        ax.annotate("", xy=(float(n[0]), float(n[1])), xytext=(0, 0),
+                    arrowprops=dict(arrowstyle="->", color=colour, lw=1.5))
+        ax.text(1.1 * float(n[0]), 1.1 * float(n[1]), f"$n_{{\\mathrm{{{name}}}}}$", color=colour)
+    start = np.array([-0.9, -0.35])
+    for vector, label, style, side in ((n1, "step along $n_1$", "-", "left"),
+                                       (conditioned, "step along $n_{1|2}$", "--", "right")):
+        end = start + 1.3 * vector.numpy()
+        ax.annotate("", xy=tuple(end), xytext=tuple(start), arrowprops=dict(arrowstyle="->", color="k", ls=style))
+        ax.text(end[0] + (0.08 if side == "left" else -0.08), end[1] + (-0.15 if side == "left" else 0.08), label,
+                fontsize=9, ha=side)
+    ax.plot(*start, "ko")
+    ax.text(start[0] - 0.1, start[1] - 0.25, "z", fontsize=11)
+    ax.set_xlim(-2.2, 2.2)
+    ax.set_ylim(-2.2, 2.2)
+    ax.set_aspect("equal")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(f"$n_{{1|2}}$: {names[0]} normal with the {names[1]} normal projected out", fontsize=9)
+    fig.tight_layout()
+    return fig

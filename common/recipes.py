@@ -21,7 +21,7 @@ from .models.pggan import SYNTH_PGGAN, PGGANConfig
 from .models.pggan_training import ProgressiveGAN, progressive_gan_loss, sample_quality
 from .models.vae import VAE, VAEConfig, config_dict, evaluate_vae, vae_loss
 from .train import TrainConfig, save_history, train
-from .weights import (Headline, WeightsError, check_replacement, read_manifest, save_weights,
+from .weights import (Headline, Record, WeightsError, check_replacement, read_manifest, save_weights,
                       shipped_name, weights_dir)
 
 
@@ -46,14 +46,13 @@ def before_training(args: argparse.Namespace) -> None:
         read_manifest(args.weights_dir)
 
 
-def ship(args: argparse.Namespace, model: torch.nn.Module, name: str, headline: Headline, *, command: str,
-         metrics: dict[str, float], config: dict) -> None:
+def ship(args: argparse.Namespace, model: torch.nn.Module, name: str, headline: Headline, record: Record) -> None:
     """Save ``model`` as ``name`` in ``--weights-dir`` with ``--save``, unless its metrics are worse
     than the shipped file's on ``headline`` (``--force`` overrides); say what it replaced."""
     if not args.save:
         return
-    replaced = check_replacement(name, metrics, headline, force=args.force, folder=args.weights_dir)
-    save_weights(model, name, command=command, metrics=metrics, config=config, folder=args.weights_dir)
+    replaced = check_replacement(name, record.metrics, headline, force=args.force, folder=args.weights_dir)
+    save_weights(model, name, record, folder=args.weights_dir)
     print(f"saved: {replaced}")
 
 
@@ -92,9 +91,12 @@ def reading_classifier(args: argparse.Namespace, size: int = 64) -> AttributeCla
                           f"--data celeba --celeba-root {args.celeba_root} --save") from None
 
 
-def train_config(args: argparse.Namespace, name: str, lr: float) -> TrainConfig:
+def train_config(args: argparse.Namespace, name: str, lr: float, **recipe) -> TrainConfig:
+    """The run's complete ``TrainConfig``: the command line's options, the recipe's learning
+    rate unless ``--lr`` is given, and the recipe's own settings (``recipe``: warm-up,
+    clipping, Adam's betas ...)."""
     return TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr or lr, seed=args.seed,
-                       out=args.out or f"runs/{name}", device=args.device)
+                       out=args.out or f"runs/{name}", device=args.device, **recipe)
 
 
 def _report(metrics: dict[str, float], held_out: SynthFaces | CelebA) -> None:
@@ -103,12 +105,18 @@ def _report(metrics: dict[str, float], held_out: SynthFaces | CelebA) -> None:
         print(f"{name:<28}{value:.4f}")
 
 
-def data_record(args: argparse.Namespace, held_out: SynthFaces | CelebA) -> dict:
-    """What the manifest records about the data: which, and where the metrics come from."""
-    record = {"data": args.data, "held_out": held_out.describe()}
+def data_record(args: argparse.Namespace, training: SynthFaces | CelebA, held_out: SynthFaces | CelebA) -> dict:
+    """The manifest's ``data`` block: which data, how many training faces, where the
+    metrics come from."""
+    record = {"name": args.data, "faces": len(training), "held_out": held_out.describe()}
     if args.data == "celeba":
         record["crop"] = args.crop
     return record
+
+
+def train_record(config: TrainConfig, **loss) -> dict:
+    """The manifest's ``train`` block: the optimisation (and the loss settings in ``loss``)."""
+    return {"steps": config.steps, "batch_size": config.batch_size, "lr": config.lr, "seed": config.seed, **loss}
 
 
 def classifier_recipe(args: argparse.Namespace, command: str) -> None:
@@ -125,15 +133,15 @@ def classifier_recipe(args: argparse.Namespace, command: str) -> None:
     held_out = held_out_data(args, size=size)
     metrics = evaluate_classifier(model.cpu(), held_out)
     _report(metrics, held_out)
-    ship(args, model, name, HEADLINES["classifier"], command=command, metrics=metrics,
-         config={"width": 24, "image_size": size, "faces": len(data), "steps": config.steps,
-                 "batch_size": config.batch_size, "lr": config.lr, "seed": config.seed,
-                 "attributes": list(attributes), "factors": list(factors), **data_record(args, held_out)})
+    ship(args, model, name, HEADLINES["classifier"],
+         Record(command, metrics, model={"width": model.width, "image_size": size, "attributes": list(attributes),
+                                         "factors": list(factors)},
+                train=train_record(config), data=data_record(args, data, held_out)))
 
 
 def _train_vae(args: argparse.Namespace, command: str, name: str, vae_config: VAEConfig, loss,
-               extra: dict) -> None:
-    """Train a VAE with ``loss``, report held-out figures, ship as ``vae_<name>``."""
+               loss_record: dict) -> None:
+    """Train a VAE with ``loss``, report held-out metrics, ship as ``vae_<name>``."""
     before_training(args)
     data = training_data(args)
     config = train_config(args, shipped_name(f"vae_{name}", args.data).removesuffix(".safetensors"), lr=1e-3)
@@ -144,9 +152,9 @@ def _train_vae(args: argparse.Namespace, command: str, name: str, vae_config: VA
     factors = torch.from_numpy(held_out.factors) if args.data == "synth" else None   # CelebA has none: no MIG, DCI
     metrics = evaluate_vae(model.cpu(), held_out.images(slice(None)), factors)
     _report(metrics, held_out)
-    ship(args, model, shipped_name(f"vae_{name}.safetensors", args.data), HEADLINES["vae"], command=command,
-         metrics=metrics, config={**config_dict(vae_config), "steps": config.steps, "batch_size": config.batch_size,
-                                  "lr": config.lr, "seed": config.seed, **data_record(args, held_out), **extra})
+    ship(args, model, shipped_name(f"vae_{name}.safetensors", args.data), HEADLINES["vae"],
+         Record(command, metrics, model=config_dict(vae_config), train=train_record(config, **loss_record),
+                data=data_record(args, data, held_out)))
 
 
 def vae_recipe(args: argparse.Namespace, command: str) -> None:
@@ -154,7 +162,7 @@ def vae_recipe(args: argparse.Namespace, command: str) -> None:
         vae_config = VAEConfig(kind=args.kind, c_stop_step=args.steps)
     except ValueError as error:
         raise RecipeError(str(error)) from None
-    _train_vae(args, command, args.kind, vae_config, vae_loss, {})
+    _train_vae(args, command, args.kind, vae_config, vae_loss, {"loss": args.kind})
 
 
 def dfc_recipe(args: argparse.Namespace, command: str) -> None:
@@ -163,8 +171,9 @@ def dfc_recipe(args: argparse.Namespace, command: str) -> None:
     except (FeatureNetworkError, ValueError) as error:
         raise RecipeError(str(error)) from None
     print(f"feature network: {features.description}")
-    _train_vae(args, command, "dfc", VAEConfig(kind="vanilla"), DFCLoss(features),
-               {"loss": "dfc", "features": args.features, "alpha": 1.0, "beta": 0.5})
+    loss = DFCLoss(features)
+    _train_vae(args, command, "dfc", VAEConfig(kind="vanilla"), loss,
+               {"loss": "dfc", "features": args.features, "alpha": loss.alpha, "beta": loss.beta})
 
 
 @torch.no_grad()
@@ -183,18 +192,20 @@ def glow_recipe(args: argparse.Namespace, command: str) -> None:
     size = args.image_size or 32
     glow_config = GlowConfig(image_size=size)
     name = shipped_name(f"glow_{size}.safetensors", args.data, "glow", size)
-    config = train_config(args, name.removesuffix(".safetensors"), lr=1e-3)
-    config.warmup_steps, config.grad_clip = min(500, args.steps // 5), 50.0
+    config = train_config(args, name.removesuffix(".safetensors"), lr=1e-3, warmup_steps=min(500, args.steps // 5),
+                          grad_clip=50.0)
     before_training(args)
     torch.manual_seed(args.seed)
     model = Glow(glow_config)
-    train(model, glow_loss, training_data(args, size=size), config)
+    data = training_data(args, size=size)
+    train(model, glow_loss, data, config)
     held_out = held_out_data(args, size=size, n=1000)
     metrics = {"bits_per_dim": held_out_bits_per_dim(model.cpu(), held_out)}
     _report(metrics, held_out)
-    ship(args, model, name, HEADLINES["glow"], command=command, metrics=metrics,
-         config={**vars(glow_config), "train_steps": config.steps, "batch_size": config.batch_size,
-                 "lr": config.lr, "seed": config.seed, **data_record(args, held_out)})
+    ship(args, model, name, HEADLINES["glow"],
+         Record(command, metrics, model=vars(glow_config),
+                train=train_record(config, warmup_steps=config.warmup_steps, grad_clip=config.grad_clip),
+                data=data_record(args, data, held_out)))
 
 
 def pggan_recipe(args: argparse.Namespace, command: str) -> None:
@@ -206,22 +217,22 @@ def pggan_recipe(args: argparse.Namespace, command: str) -> None:
     gan_config = PGGANConfig(latent_dim=SYNTH_PGGAN.latent_dim, resolution=size, channels=SYNTH_PGGAN.channels[:levels])
     phase_steps = args.phase_steps or max(1, args.steps // 10)
     name = shipped_name(f"pggan_synth{size}.safetensors", args.data, "pggan", size)
-    config = train_config(args, name.removesuffix(".safetensors"), lr=1e-3)
-    config.betas, config.cosine = (0.0, 0.99), False
+    config = train_config(args, name.removesuffix(".safetensors"), lr=1e-3, betas=(0.0, 0.99), cosine=False)
     before_training(args)
     torch.manual_seed(args.seed)
     model = ProgressiveGAN(gan_config, phase_steps=phase_steps, loss=args.gan_loss)
     classifier = reading_classifier(args)
     real = held_out_data(args)
     start = sample_quality(model.average, classifier, real)
-    history = train(model, progressive_gan_loss, training_data(args, size=gan_config.resolution), config)
+    data = training_data(args, size=gan_config.resolution)
+    history = train(model, progressive_gan_loss, data, config)
     metrics = {**sample_quality(model.average.cpu(), classifier, real), "frechet_at_start": start["frechet"]}
     _report(metrics, real)
-    ship(args, model.average, name, HEADLINES["pggan"], command=command, metrics=metrics,
-         config={"latent_dim": gan_config.latent_dim, "resolution": gan_config.resolution,
-                 "channels": list(gan_config.channels), "loss": args.gan_loss, "phase_steps": phase_steps,
-                 "train_steps": config.steps, "batch_size": config.batch_size, "lr": config.lr,
-                 "seed": config.seed, **data_record(args, real)})
+    ship(args, model.average, name, HEADLINES["pggan"],
+         Record(command, metrics, model={"latent_dim": gan_config.latent_dim, "resolution": gan_config.resolution,
+                                         "channels": list(gan_config.channels)},
+                train=train_record(config, loss=args.gan_loss, phase_steps=phase_steps, betas=list(config.betas)),
+                data=data_record(args, data, real)))
     if args.save:
         save_history(history, (args.weights_dir or weights_dir()) / name.replace(".safetensors", ".history.json"))
 

@@ -153,14 +153,14 @@ class Judge:
         return frechet_distance(self.classifier.features(images).numpy(), self.real_features)
 
     def score(self, model, codes: Tensor, direction: Direction, spec: EditSpec, strength: float = 1.0) -> dict[str, float]:
-        """The figures above for ``codes [N,D]`` moved by ``strength * gap`` along the direction."""
+        """The metrics above for ``codes [N,D]`` moved by ``strength * gap`` along the direction."""
         before = decode_faces(model, codes)
         after = decode_faces(model, codes + strength * direction.gap * direction.vector.to(codes.dtype))
         (p0, e0), (p1, e1) = self.classifier.read(before), self.classifier.read(after)
         c = self.classifier
         v0, v1 = self._value(p0, e0, spec), self._value(p1, e1, spec)
         others = [k for k, n in enumerate(c.attributes) if n not in spec.related]
-        figures = {"before": float(spec.holds(v0).float().mean()),
+        metrics = {"before": float(spec.holds(v0).float().mean()),
                    "success": float(spec.holds(v1).float().mean()),
                    "target change": float((v1 - v0).mean() / strength),
                    "attribute leakage": float((p1[:, others] - p0[:, others]).abs().mean())}
@@ -168,6 +168,6 @@ class Judge:
             moved = (e1 - e0).abs() / self.scale
             motion = [c.factor(n) for n in MOTION_FACTORS if n != spec.factor]
             identity = [c.factor(n) for n in IDENTITY_FACTORS]
-            figures |= {"factor leakage": float(moved[:, motion].mean()),
+            metrics |= {"factor leakage": float(moved[:, motion].mean()),
                         "identity change": float(moved[:, identity].mean())}
-        return figures | {"realism (FD)": self.realism(after)}
+        return metrics | {"realism (FD)": self.realism(after)}

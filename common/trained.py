@@ -60,8 +60,7 @@ def _on_data(model: str, load: Callable[..., nn.Module], name: str, steps: int, 
     except WeightsError:
         pass
     folder = models_folder()
-    recorded = read_manifest(folder).get(name, {}).get("config", {})
-    if max(recorded.get("steps", 0), recorded.get("train_steps", 0)) < steps:
+    if read_manifest(folder).get(name, {}).get("train", {}).get("steps", 0) < steps:
         print(f"{name}: no CelebA weights yet; training it now by its recipe ({steps} steps) into {folder}")
         args = recipe_arguments(model, data="celeba", celeba_root=str(celeba_root()), crop=celeba_crop(), steps=steps,
                                 out=str(folder / "runs" / name.removesuffix(".safetensors")), save=True, force=True,

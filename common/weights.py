@@ -1,7 +1,7 @@
 """Weights: our own (safetensors + a manifest in ``weights/``) and foreign downloads.
 
 The manifest (``weights/manifest.json``) records, for every file we ship: its sha256, the
-command that trained it, and the figures it reached (a test reloads each and checks them).
+command that trained it, and the metrics it reached (a test reloads each and checks them).
 Foreign files come from a registry of (urls, sha256, destination); a download goes to a
 temporary file beside the destination, is checked, and only then renamed into place.
 """
@@ -14,7 +14,7 @@ import math
 import os
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -102,11 +102,11 @@ def check_replacement(name: str, metrics: dict[str, float], headline: Headline, 
     Returns:
         one line saying what would be replaced, for the user.
     Raises:
-        WeightsError: the message names the file, both figures and ``--force``."""
+        WeightsError: the message names the file, both metrics and ``--force``."""
     folder = folder or weights_dir()
     bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
     if bad:
-        raise WeightsError(f"not saving {folder / name}: these figures are not finite: {bad}")
+        raise WeightsError(f"not saving {folder / name}: these metrics are not finite: {bad}")
     new = metrics[headline.metric]
     entry = read_manifest(folder).get(name)
     if entry is None:
@@ -121,10 +121,24 @@ def check_replacement(name: str, metrics: dict[str, float], headline: Headline, 
     return f"replaces {folder / name} (trained by `{entry.get('command')}`; {change})"
 
 
-def save_weights(module: nn.Module, name: str, *, command: str, metrics: dict[str, float],
-                 config: dict | None = None, half: bool = True, folder: Path | None = None) -> Path:
+@dataclass(frozen=True)
+class Record:
+    """What the manifest says about a weights file besides its hash, in separate blocks:
+    ``model`` (exactly what rebuilds the architecture: the loaders read it back as the
+    model's config), ``train`` (steps, batch, optimiser and loss settings), ``data`` (which
+    data, where the metrics were measured) and ``metrics``."""
+
+    command: str
+    metrics: dict[str, float]
+    model: dict = field(default_factory=dict)
+    train: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+
+
+def save_weights(module: nn.Module, name: str, record: Record, *, half: bool = True,
+                 folder: Path | None = None) -> Path:
     """Save ``module``'s state dict as ``folder/name`` (safetensors, fp16 floats when
-    ``half``) and record it in the manifest with the training command and its metrics.
+    ``half``) and record it in the manifest (``Record``'s blocks, the size and sha256).
 
     The weights and the manifest are written to temporary files and then renamed
     together: if any step fails (an unreadable manifest included), neither changes."""
@@ -136,7 +150,8 @@ def save_weights(module: nn.Module, name: str, *, command: str, metrics: dict[st
     with atomic_path(path) as weights_tmp, atomic_path(folder / MANIFEST) as manifest_tmp:
         save_file(state, str(weights_tmp))
         manifest[name] = {"sha256": sha256_of(weights_tmp), "bytes": weights_tmp.stat().st_size,
-                          "command": command, "metrics": metrics, "config": config or {}}
+                          "command": record.command, "metrics": record.metrics, "model": record.model,
+                          "train": record.train, "data": record.data}
         manifest_tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         replace_together([(weights_tmp, path), (manifest_tmp, folder / MANIFEST)])
     return path
@@ -144,7 +159,7 @@ def save_weights(module: nn.Module, name: str, *, command: str, metrics: dict[st
 
 def load_weights(module: nn.Module, name: str, folder: Path | None = None) -> dict:
     """Load ``folder/name`` into ``module`` (strict), after checking its sha256 against the
-    manifest. Returns the manifest entry (command, metrics, config)."""
+    manifest. Returns the manifest entry (command, metrics, model, train, data)."""
     folder = folder or weights_dir()
     path = folder / name
     if not (folder / MANIFEST).exists():
@@ -169,15 +184,24 @@ def load_weights(module: nn.Module, name: str, folder: Path | None = None) -> di
         module.load_state_dict({k: v.to(own[k].dtype) if k in own else v for k, v in state.items()})
     except RuntimeError as error:
         raise WeightsError(f"{path} does not fit {type(module).__name__} (different architecture or "
-                           f"config {entry.get('config')}): {error}") from error
+                           f"model {entry.get('model')}): {error}") from error
     return entry
 
 
+def model_record(name: str, folder: Path | None = None) -> dict:
+    """The ``model`` block of ``name``'s manifest entry (``{}`` when it is not listed: the
+    weights check then names what is missing)."""
+    return read_manifest(folder).get(name, {}).get("model", {})
+
+
 def manifest_config(name: str, config_type: type, folder: Path | None = None):
-    """The model config a shipped file was trained with: ``config_type`` built from the
-    manifest entry's recorded config (keys it does not define, like steps or lr, ignored)."""
-    recorded = read_manifest(folder).get(name, {}).get("config", {})
-    return config_type(**{k: v for k, v in recorded.items() if k in config_type.__dataclass_fields__})
+    """The model config ``name`` was trained with: ``config_type(**model block)``, exactly
+    (defaults when the file is not listed)."""
+    try:
+        return config_type(**model_record(name, folder))
+    except TypeError as error:
+        raise WeightsError(f"the manifest's model block for {name} does not fit {config_type.__name__} "
+                           f"({error}); {RESTORE_MANIFEST}") from None
 
 
 def load_foreign_pth(path: Path) -> dict[str, torch.Tensor]:

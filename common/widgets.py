@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from torch import Tensor
 
 from .config import model_device
 from .edit_state import EditState
-from .images import FaceImageError, load_face_image, save_gif, to_png_bytes
+from .images import FaceImageError, display_bytes, load_face_image, save_gif, to_png_bytes
 from .latent import blend
 from .models.base import LatentModel
 from .panel_files import download_link, empty_upload, save_file, uploaded_files
@@ -33,6 +34,10 @@ class EditPanel:
     ``EditState`` (what a slider position means is explained there). Codes stay on the
     model's device; only the displayed image comes back to the CPU.
 
+    A model larger than the display with a ``preview(codes, size)`` method (the 1024x1024
+    PGGAN) is drawn at its preview resolution while a slider moves, and at full quality
+    once the sliders have rested ``settle_ms`` milliseconds (and for "save PNG").
+
     Args:
         model: any ``LatentModel``.
         directions: ``{name: [D] tensor}``.
@@ -40,13 +45,15 @@ class EditPanel:
         faces: ``[K,3,H,W]`` faces that "new face" encodes in turn; default: latent samples.
         scorer: ``images [N,3,H,W] -> {name: probability}`` shown under the sliders.
         limit: slider half-range.
+        display_size: the shown image's width in pixels.
         save_dir: where PNG and GIF files are written.
+        settle_ms: with a preview, how long the sliders rest before the full-quality image.
     """
 
     def __init__(self, model: LatentModel, directions: dict[str, Tensor], *,
                  centres: dict[str, float] | None = None, faces: Tensor | None = None,
                  scorer=None, seed: int = 0, limit: float = 3.0, display_size: int = 256,
-                 save_dir: str | Path = "edits") -> None:
+                 save_dir: str | Path = "edits", settle_ms: int = 300) -> None:
         if not directions:
             raise ValueError("EditPanel needs at least one direction")
         self.model, self.faces, self.scorer, self.limit = model, faces, scorer, limit
@@ -54,6 +61,9 @@ class EditPanel:
         self.state = EditState(directions, centres, device=self.device)
         self.seed, self.save_dir, self._saved = seed, Path(save_dir), 0
         self._holding = False
+        self.display_size, self.settle_ms = display_size, settle_ms
+        self.previews = hasattr(model, "preview") and model.image_size > display_size and settle_ms > 0
+        self._settle_timer: threading.Timer | None = None
         self.image = widgets.Image(format="png", width=display_size, height=display_size)
         self.sliders = {n: widgets.FloatSlider(value=0.0, min=-limit, max=limit, step=SLIDER_STEP, description=n,
                                                continuous_update=True, readout_format="+.2f",
@@ -83,7 +93,8 @@ class EditPanel:
             widgets.HBox([self.upload, self.save_png_button, self.gif_direction, self.save_gif_button]),
             self.status, self.scores,
         ])
-        self.widget = widgets.HBox([self.image, controls])
+        # flex-start: the image keeps its square size instead of stretching to the controls' height
+        self.widget = widgets.HBox([self.image, controls], layout=widgets.Layout(align_items="flex-start"))
         self.widget.add_class("fes-edit-panel")
         self.set_face(self._start_code())
 
@@ -113,20 +124,37 @@ class EditPanel:
         with torch.no_grad():
             return self.model.decode(code[None].to(self.device))[0].float().cpu()
 
+    def _show(self, face: Tensor) -> None:
+        self.image.value, self.image.format = display_bytes(face, self.display_size)
+
     def refresh(self) -> None:
-        """Decode the current code into the image (and the scores)."""
+        """Decode the current code into the image at full quality (and the scores)."""
         if self._holding:
             return
         face = self.render(self.code())
-        self.image.value = to_png_bytes(face)
+        self._show(face)
         if self.scorer is not None:
             scores = self.scorer(face[None])
             self.scores.value = " · ".join(f"{n} <b>{p:.2f}</b>" for n, p in scores.items())
 
+    def preview(self) -> None:
+        """The current code at the model's preview resolution; the full image follows once
+        the sliders have rested ``settle_ms``."""
+        with torch.no_grad():
+            self._show(self.model.preview(self.code()[None], self.display_size)[0].float().cpu())
+        if self._settle_timer is not None:
+            self._settle_timer.cancel()
+        self._settle_timer = threading.Timer(self.settle_ms / 1000, self.refresh)
+        self._settle_timer.daemon = True
+        self._settle_timer.start()
+
     def _on_slider(self, name: str, position: float) -> None:
         if not self._holding:
             self.state.move(name, position)
-            self.refresh()
+            if self.previews:
+                self.preview()
+            else:
+                self.refresh()
 
     @contextmanager
     def _sliders_held(self) -> Iterator[None]:
@@ -153,9 +181,23 @@ class EditPanel:
         self._show_positions(self.state.reset())
         self.status.value = ""
 
+    @contextmanager
+    def _working(self, what: str) -> Iterator[None]:
+        """Says ``what`` is being done in the status line, with the buttons off, until it ends."""
+        buttons = (self.new_face_button, self.reset_button, self.upload, self.save_png_button, self.save_gif_button)
+        self.status.value = f"<i>{html.escape(what)}…</i>"
+        for button in buttons:
+            button.disabled = True
+        try:
+            yield
+        finally:
+            for button in buttons:
+                button.disabled = False
+
     def new_face(self) -> None:
         self.seed += 1
-        self.set_face(self._start_code())
+        with self._working("encoding the next face"):
+            self.set_face(self._start_code())
         self.status.value = ""
 
     def _on_keep_others(self, on: bool) -> None:
@@ -168,9 +210,10 @@ class EditPanel:
             return
         name, content = files[0]
         try:
-            face = load_face_image(content, self.model.image_size, name=name)
-            with torch.no_grad():
-                self.set_face(self.model.encode(face[None].to(self.device))[0])
+            with self._working(f"encoding {name}"):
+                face = load_face_image(content, self.model.image_size, name=name)
+                with torch.no_grad():
+                    self.set_face(self.model.encode(face[None].to(self.device))[0])
             self.status.value = f"encoded <code>{html.escape(name)}</code>"
         except FaceImageError as error:
             self.status.value = f'<span style="color:#b00">{html.escape(str(error))}</span>'
@@ -185,8 +228,9 @@ class EditPanel:
         return f"face_{self.seed}_{self._saved:03d}.{suffix}"
 
     def save_png(self) -> Path:
-        """Write the current face as PNG; the status line gets a download link."""
-        data = self.image.value
+        """Write the current face as PNG at the model's full resolution; the status line gets
+        a download link."""
+        data = to_png_bytes(self.render(self.code()))
         path = save_file(self.save_dir, self._next_name("png"), data)
         self.status.value = download_link(path, data, "image/png")
         return path

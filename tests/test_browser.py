@@ -25,11 +25,12 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 
 
 def _chromium() -> str:
-    path = shutil.which("chromium")
+    """``FES_CHROMIUM`` (any Chromium-based browser, as the GitHub workflow sets), else ``chromium``."""
+    path = os.environ.get("FES_CHROMIUM") or shutil.which("chromium")
     if path is None:
         if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run installs it with apt-get")
-        pytest.skip("chromium not installed (apt-get install chromium)")
+            pytest.fail("chromium is not installed: .ci/run installs it with apt-get (or set FES_CHROMIUM)")
+        pytest.skip("chromium not installed (apt-get install chromium, or set FES_CHROMIUM)")
     return path
 
 

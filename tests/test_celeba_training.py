@@ -41,7 +41,7 @@ def test_celeba_models_get_their_own_files_and_celeba_metrics(celeba_root, own_w
     manifest = json.loads((own_weights / "manifest.json").read_text())
     assert set(manifest) == {"classifier_celeba64.safetensors", "vae_vanilla_celeba64.safetensors"}
     for entry in manifest.values():
-        assert entry["config"]["data"] == "celeba" and str(celeba_root) in entry["config"]["held_out"]
+        assert entry["data"]["name"] == "celeba" and str(celeba_root) in entry["data"]["held_out"]
     classifier = load_classifier(data="celeba")
     assert len(classifier.attributes) == 40 and classifier.factors == ()
     assert "mig" not in manifest["vae_vanilla_celeba64.safetensors"]["metrics"]   # no factors on CelebA

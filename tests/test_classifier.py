@@ -1,4 +1,4 @@
-"""The shipped attribute classifier reproduces the figures its manifest records."""
+"""The shipped attribute classifier reproduces the metrics its manifest records."""
 
 import pytest
 import torch
@@ -14,22 +14,22 @@ REQUIRED = ("Smiling", "Eyeglasses", "Male", "Bangs", "Bald", "Narrow_Eyes")
 
 @pytest.fixture(scope="module", params=[64, 32], ids=["64px", "32px"])
 def shipped(request):
-    """(image size, held-out figures of the classifier shipped for that size)."""
+    """(image size, held-out metrics of the classifier shipped for that size)."""
     size = request.param
     return size, evaluate_classifier(load_classifier(size), held_out_faces(size=size))
 
 
 def test_shipped_weights_reach_the_manifest_figures(shipped):
-    size, figures = shipped
+    size, metrics = shipped
     recorded = read_manifest()[weights_name(size)]["metrics"]
     for name, value in recorded.items():
-        assert figures[name] == pytest.approx(value, abs=0.005), name
+        assert metrics[name] == pytest.approx(value, abs=0.005), name
 
 
 def test_required_attributes_are_read_at_95_percent_or_better(shipped):
-    size, figures = shipped
+    size, metrics = shipped
     for name in REQUIRED:
-        assert figures[f"acc/{name}"] >= 0.95, (size, name)
+        assert metrics[f"acc/{name}"] >= 0.95, (size, name)
 
 
 def test_faces_of_other_sizes_are_resized_to_the_trained_size():

@@ -1,4 +1,4 @@
-"""The shipped 64x64 SynthFaces PGGAN reproduces the figures its manifest records."""
+"""The shipped 64x64 SynthFaces PGGAN reproduces the metrics its manifest records."""
 
 import pytest
 

@@ -1,6 +1,8 @@
 """The project's own files agree with each other: environments, README, notebooks."""
 
+import os
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -36,17 +38,40 @@ def test_readme_gives_the_two_commands_and_they_exist():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
+def _script(name: str):
+    """A module of ``scripts/`` or ``benchmarks/`` (folders, not packages)."""
+    import importlib.util
+
+    path = next(ROOT.glob(f"*/{name}.py"))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
+    return module
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_each_notebook_has_a_badge_and_a_colab_only_first_cell(path):
+def test_each_notebook_has_a_badge_and_the_colab_first_cell_made_from_pyproject(path):
+    colab = _script("colab_cell")
+    url = colab.repository()
+    assert url.startswith("https://github.com/")
     readme = (ROOT / "README.md").read_text()
-    assert f"blob/main/notebooks/{path.name}" in readme
+    assert colab.badge_url(url, path.name) in readme and colab.binder_url(url) in readme
     first = nbformat.read(path, as_version=4).cells[0]
-    assert first.cell_type == "code"
-    assert 'if "google.colab" in sys.modules:' in first.source
-    assert 'CELEBA_ROOT = ""  # @param {type:"string"}' in first.source       # Colab's form field
-    assert 'os.environ["CELEBA_ROOT"] = CELEBA_ROOT' in first.source          # ... read by common's switch
-    repo = re.search(r"git clone -q (\S+)", first.source).group(1)
-    assert repo.replace("https://github.com/", "colab.research.google.com/github/") in readme
+    assert first.cell_type == "code" and first.source == colab.first_cell(url), "run python scripts/colab_cell.py"
+
+
+def test_the_colab_cell_sets_up_only_on_colab_and_says_how_to_recover_from_a_failed_clone():
+    source = _script("colab_cell").first_cell("https://github.com/someone/fork")
+    namespace = {}
+    exec(compile(source, "first cell", "exec"), namespace)          # outside Colab: nothing happens
+    assert namespace["REPOSITORY"] == "https://github.com/someone/fork" and "fes" not in os.getcwd()
+    assert 'CELEBA_ROOT = ""  # @param {type:"string"}' in source      # Colab's form field
+    assert "your fork's URL, or upload the project folder" in source
+    assert "enable_custom_widget_manager" in source
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -60,14 +85,7 @@ def test_notebooks_are_stored_executed_without_errors(path):
 
 def test_readme_gives_the_celeba_commands_the_training_plan_times():
     """``benchmarks/celeba_training_plan.py`` prints the expected time of exactly the README's commands."""
-    import importlib
-    import sys
-
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        plan = importlib.import_module("celeba_training_plan").PLAN
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    plan = _script("celeba_training_plan").PLAN
     readme = (ROOT / "README.md").read_text()
     assert {recipe.command.split()[3] for recipe in plan} == {"classifier", "vae", "dfc", "glow", "pggan"}
     for recipe in plan:

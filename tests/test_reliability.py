@@ -19,8 +19,8 @@ from common.data import SynthFaces
 from common.files import atomic_path, remove_leftovers
 from common.images import load_face_image
 from common.train import TrainConfig, train
-from common.weights import (MANIFEST, WEIGHTS_DIR, Download, Headline, WeightsError, check_replacement, fetch,
-                            load_weights, read_manifest, save_weights, sha256_of)
+from common.weights import (MANIFEST, WEIGHTS_DIR, Download, Headline, Record, WeightsError, check_replacement,
+                            fetch, load_weights, read_manifest, save_weights, sha256_of)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,17 +95,17 @@ def _saved(folder: Path) -> dict[str, bytes]:
 
 def test_save_with_an_unreadable_manifest_changes_nothing(tmp_path):
     model = torch.nn.Linear(2, 2)
-    save_weights(model, "m.safetensors", command="first", metrics={"loss": 1.0}, folder=tmp_path)
+    save_weights(model, "m.safetensors", Record("first", {"loss": 1.0}), folder=tmp_path)
     (tmp_path / MANIFEST).write_text("[broken")
     before = _saved(tmp_path)
     with pytest.raises(WeightsError, match="not valid JSON"):
-        save_weights(torch.nn.Linear(2, 2), "m.safetensors", command="second", metrics={"loss": 0.5},
+        save_weights(torch.nn.Linear(2, 2), "m.safetensors", Record("second", {"loss": 0.5}),
                      folder=tmp_path)
     assert _saved(tmp_path) == before
 
 
 def test_a_failing_manifest_rename_puts_the_old_weights_back(tmp_path, monkeypatch):
-    save_weights(torch.nn.Linear(2, 2), "m.safetensors", command="first", metrics={"loss": 1.0}, folder=tmp_path)
+    save_weights(torch.nn.Linear(2, 2), "m.safetensors", Record("first", {"loss": 1.0}), folder=tmp_path)
     before = _saved(tmp_path)
     real_replace = os.replace
 
@@ -116,7 +116,7 @@ def test_a_failing_manifest_rename_puts_the_old_weights_back(tmp_path, monkeypat
 
     monkeypatch.setattr(os, "replace", replace)
     with pytest.raises(OSError, match="disk full"):
-        save_weights(torch.nn.Linear(2, 2), "m.safetensors", command="second", metrics={"loss": 0.5},
+        save_weights(torch.nn.Linear(2, 2), "m.safetensors", Record("second", {"loss": 0.5}),
                      folder=tmp_path)
     monkeypatch.undo()
     assert _saved(tmp_path) == before   # old weights back, manifest untouched, no temporary files
@@ -125,7 +125,7 @@ def test_a_failing_manifest_rename_puts_the_old_weights_back(tmp_path, monkeypat
 def test_replacement_is_checked_against_the_shipped_figures(tmp_path):
     headline = Headline("loss", higher_is_better=False)
     assert "is new" in check_replacement("m.safetensors", {"loss": 1.0}, headline, folder=tmp_path)
-    save_weights(torch.nn.Linear(2, 2), "m.safetensors", command="first", metrics={"loss": 1.0}, folder=tmp_path)
+    save_weights(torch.nn.Linear(2, 2), "m.safetensors", Record("first", {"loss": 1.0}), folder=tmp_path)
     with pytest.raises(WeightsError, match=r"shipped weights are better \(loss 1 -> 2"):
         check_replacement("m.safetensors", {"loss": 2.0}, headline, folder=tmp_path)
     assert "loss 1 -> 2" in check_replacement("m.safetensors", {"loss": 2.0}, headline, force=True, folder=tmp_path)
@@ -135,7 +135,7 @@ def test_replacement_is_checked_against_the_shipped_figures(tmp_path):
 
 
 def test_a_missing_manifest_says_how_to_restore_it(tmp_path):
-    save_weights(torch.nn.Linear(2, 2), "m.safetensors", command="first", metrics={}, folder=tmp_path)
+    save_weights(torch.nn.Linear(2, 2), "m.safetensors", Record("first", {}), folder=tmp_path)
     (tmp_path / MANIFEST).unlink()
     with pytest.raises(WeightsError, match=r"manifest.json is missing.*git checkout -- weights/manifest.json"):
         load_weights(torch.nn.Linear(2, 2), "m.safetensors", folder=tmp_path)

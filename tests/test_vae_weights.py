@@ -1,4 +1,4 @@
-"""Every shipped VAE reproduces the figures its manifest records, and the DFC-VAE's
+"""Every shipped VAE reproduces the metrics its manifest records, and the DFC-VAE's
 Smiling vector points along the true smile factor."""
 
 import numpy as np
@@ -25,11 +25,11 @@ def held_out():
 def test_shipped_vae_reaches_its_manifest_figures(kind, held_out):
     _, (images, _, factors) = held_out
     recorded = read_manifest()[f"vae_{kind}.safetensors"]["metrics"]
-    figures = evaluate_vae(load_vae(kind), images, factors)
+    metrics = evaluate_vae(load_vae(kind), images, factors)
     for name in ("reconstruction_sse", "pixel_mse", "kl"):
-        assert figures[name] == pytest.approx(recorded[name], rel=0.02), name
+        assert metrics[name] == pytest.approx(recorded[name], rel=0.02), name
     for name in ("mig", "dci_disentanglement"):
-        assert figures[name] == pytest.approx(recorded[name], abs=0.02), name
+        assert metrics[name] == pytest.approx(recorded[name], abs=0.02), name
 
 
 def test_dfc_smiling_vector_points_along_the_smile_factor(held_out):

@@ -1,4 +1,5 @@
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -7,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from common.weights import (Download, DownloadError, WeightsError, fetch, load_foreign_pth,
-                            load_weights, read_manifest, save_weights)
+from common.weights import (Download, DownloadError, Record, WeightsError, fetch, load_foreign_pth,
+                            load_weights, manifest_config, read_manifest, save_weights)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ class Tiny(nn.Module):
 
 def test_save_and_load_round_trip_with_manifest(tmp_path):
     model = Tiny()
-    save_weights(model, "tiny.safetensors", command="python -m train tiny", metrics={"loss": 0.5},
+    save_weights(model, "tiny.safetensors", Record("python -m train tiny", {"loss": 0.5}),
                  folder=tmp_path)
     entry = read_manifest(tmp_path)["tiny.safetensors"]
     assert entry["command"] == "python -m train tiny" and entry["metrics"] == {"loss": 0.5}
@@ -78,7 +79,7 @@ def test_save_and_load_round_trip_with_manifest(tmp_path):
 
 
 def test_damaged_missing_or_foreign_weights_are_explained(tmp_path):
-    save_weights(Tiny(), "tiny.safetensors", command="make tiny", metrics={}, folder=tmp_path)
+    save_weights(Tiny(), "tiny.safetensors", Record("make tiny", {}), folder=tmp_path)
     path = tmp_path / "tiny.safetensors"
     with pytest.raises(WeightsError, match="does not fit Tiny"):
         load_weights(Tiny(width=5), "tiny.safetensors", folder=tmp_path)
@@ -101,3 +102,19 @@ def test_foreign_pth_loads_safely_and_damage_is_explained(tmp_path):
         load_foreign_pth(path)
     with pytest.raises(WeightsError, match="does not exist"):
         load_foreign_pth(tmp_path / "nope.pth")
+
+
+def test_the_manifest_keeps_model_train_and_data_apart_and_the_model_block_rebuilds_the_config(tmp_path):
+    from common.models.vae import VAE, VAEConfig, config_dict
+
+    config = VAEConfig(kind="beta_h", beta=6.0, latent_dim=16)
+    record = Record("python -m common.train dfc", {"pixel_mse": 0.01}, model=config_dict(config),
+                    train={"steps": 5, "loss": "dfc", "beta": 0.5}, data={"name": "synth"})
+    save_weights(VAE(config), "v.safetensors", record, folder=tmp_path)
+    entry = read_manifest(tmp_path)["v.safetensors"]
+    assert set(entry) == {"sha256", "bytes", "command", "metrics", "model", "train", "data"}
+    assert manifest_config("v.safetensors", VAEConfig, tmp_path) == config   # the loss's beta stays in train
+    entry["model"]["width"] = 3
+    (tmp_path / "manifest.json").write_text(json.dumps({"v.safetensors": entry}))
+    with pytest.raises(WeightsError, match="model block for v.safetensors does not fit VAEConfig"):
+        manifest_config("v.safetensors", VAEConfig, tmp_path)

@@ -166,3 +166,49 @@ def test_interpolation_panel_ends_and_modes(pca):
     lerp = panel.image.value
     panel.mode.value = "slerp"
     assert panel.image.value != lerp
+
+
+def test_slow_actions_say_they_are_working_and_the_image_keeps_its_square(pca, tmp_path):
+    model, faces = pca
+    seen, panels = [], []
+
+    class Slow(PCAFaces):          # records what the panel shows while a face is encoded
+        def encode(self, x):
+            if panels:
+                seen.append((panels[0].status.value, panels[0].new_face_button.disabled))
+            return super().encode(x)
+
+    slow = Slow(model.latent_dim, model.image_size)
+    slow.load_state_dict(model.state_dict())
+    panel = EditPanel(slow, {"smile": torch.randn(24)}, faces=faces.images(range(3)), save_dir=tmp_path)
+    panels.append(panel)
+    panel.new_face()
+    assert seen and "encoding the next face" in seen[0][0] and seen[0][1] is True
+    assert panel.new_face_button.disabled is False and panel.status.value == ""
+    assert panel.widget.layout.align_items == "flex-start"
+
+
+def test_a_large_generator_previews_while_dragging_and_settles_to_full_quality(tmp_path):
+    import time
+
+    from common.models.pggan import PGGANConfig, PGGANGenerator
+
+    torch.manual_seed(0)
+    generator = PGGANGenerator(PGGANConfig(latent_dim=16, resolution=64, channels=(16, 16, 8, 8, 4))).eval()
+    panel = EditPanel(generator, {"smile": torch.randn(16)}, display_size=32, settle_ms=50, save_dir=tmp_path)
+    assert panel.previews and panel.image.format == "jpeg"        # the full 64 px image, reduced for display
+    panel.sliders["smile"].value += 1.0
+    shown = Image.open(io.BytesIO(panel.image.value))
+    assert panel.image.format == "png" and shown.size == (32, 32)   # the 32 px level of detail, sent as is
+    time.sleep(0.5)
+    assert panel.image.format == "jpeg" and Image.open(io.BytesIO(panel.image.value)).size == (32, 32)
+    assert Image.open(panel.save_png()).size == (64, 64)           # saved at full resolution
+
+
+def test_display_bytes_keep_small_faces_lossless_and_shrink_large_ones():
+    from common.images import display_bytes
+
+    small, kind = display_bytes(torch.zeros(3, 64, 64), 256)
+    assert kind == "png" and Image.open(io.BytesIO(small)).size == (64, 64)
+    large, kind = display_bytes(torch.rand(3, 1024, 1024) * 2 - 1, 256)
+    assert kind == "jpeg" and Image.open(io.BytesIO(large)).size == (256, 256) and len(large) < 200_000

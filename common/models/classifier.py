@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from ..data.celeba_names import attribute_index
 from ..data.synth_factors import FACTOR_INDEX, SYNTH_ATTRIBUTES
 from ..data.synthfaces import SynthFaces
-from ..weights import load_weights, read_manifest, shipped_name
+from ..weights import load_weights, model_record, shipped_name
 
 CLASSIFIER_FACTORS = ("smile", "mouth_open", "eye_open", "brow_raise", "yaw", "roll", "face_width",
                       "jaw", "brow_thickness", "skin_tone", "age", "light")
@@ -44,7 +44,7 @@ class AttributeClassifier(nn.Module):
     def __init__(self, width: int = 24, attributes: tuple[str, ...] = SYNTH_ATTRIBUTES,
                  factors: tuple[str, ...] = CLASSIFIER_FACTORS) -> None:
         super().__init__()
-        self.attributes, self.factors = tuple(attributes), tuple(factors)
+        self.width, self.attributes, self.factors = width, tuple(attributes), tuple(factors)
         w = width
         self.stages = nn.ModuleList([
             nn.Sequential(_block(3, w, 1), _block(w, w, 1)),
@@ -183,9 +183,9 @@ def load_classifier(image_size: int = 64, data: str = "synth", folder: Path | No
     """The shipped classifier for faces of ``image_size`` pixels from ``data``, in eval mode
     (from ``folder``, default ``weights_dir()``)."""
     name = weights_name(image_size, data)
-    config = read_manifest(folder).get(name, {}).get("config", {})
-    model = AttributeClassifier(width=config.get("width", 24),
-                                attributes=tuple(config.get("attributes", SYNTH_ATTRIBUTES)),
-                                factors=tuple(config.get("factors", CLASSIFIER_FACTORS)))
+    recorded = model_record(name, folder)
+    model = AttributeClassifier(width=recorded.get("width", 24),
+                                attributes=tuple(recorded.get("attributes", SYNTH_ATTRIBUTES)),
+                                factors=tuple(recorded.get("factors", CLASSIFIER_FACTORS)))
     load_weights(model, name, folder)
     return model.eval()

@@ -104,7 +104,14 @@ class PGGANGenerator(nn.Module):
         return self.get_submodule(name)
 
     def forward(self, z: Tensor, lod: float | None = None) -> Tensor:
-        """Render at level of detail ``lod`` (default: the stored buffer)."""
+        """Render at level of detail ``lod`` (default: the stored buffer), upsampled to the
+        full resolution ``[N, 3, R, R]``."""
+        out = self.render(z, lod)
+        return F.interpolate(out, size=self.image_size, mode="nearest") if out.shape[-1] != self.image_size else out
+
+    def render(self, z: Tensor, lod: float | None = None) -> Tensor:
+        """Render at level of detail ``lod`` at that level's own resolution: ``R / 2^ceil(lod)``
+        pixels (``lod`` 0 is full resolution), without the layers above it."""
         if z.dim() != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"latent codes must be [N, {self.latent_dim}], got {list(z.shape)}")
         lod = float(self.lod) if lod is None else float(lod)
@@ -121,9 +128,13 @@ class PGGANGenerator(nn.Module):
         out = self.block(f"output{top}")(x)
         if image is not None:
             out = out + fade * (image - out)
-        for _ in range(self.levels - 1 - top):
-            out = F.interpolate(out, scale_factor=2, mode="nearest")
         return out
+
+    def preview(self, z: Tensor, size: int) -> Tensor:
+        """``[N, D]`` -> ``[N, 3, S, S]`` in [-1, 1]: the lowest level of detail whose resolution
+        ``S`` is at least ``size`` (the full image when none is smaller), for dragging speed."""
+        lod = max(0, min(self.levels - 1, int(math.log2(self.image_size / max(size, 4)))))
+        return self.render(z, float(lod)).clamp(-1.0, 1.0)
 
     def activations(self, z: Tensor, layer: int = 1) -> Tensor:
         """Output of block ``layer{layer}`` for latents ``[N, D]``, flattened to ``[N, F]``

@@ -111,7 +111,7 @@ class ProgressiveGAN(nn.Module):
         self.average.lod.copy_(self.generator.lod)
 
     def forward(self, real: Tensor, step: int) -> tuple[Tensor, Tensor, dict[str, float]]:
-        """(discriminator loss, generator loss, figures) for a batch of real images."""
+        """(discriminator loss, generator loss, metrics) for a batch of real images."""
         lod = progressive_lod(step, self.phase_steps, self.generator.levels)
         self.generator.lod.fill_(lod)
         self.update_average(step)
@@ -133,9 +133,9 @@ class ProgressiveGAN(nn.Module):
             penalty = grad.flatten(1).pow(2).sum(dim=1).mean()
             d_loss = F.softplus(d_fake).mean() + F.softplus(-d_real).mean() + R1_WEIGHT / 2 * penalty
             g_loss = F.softplus(-d_fake_for_g).mean()
-        figures = {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "lod": lod,
+        metrics = {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "lod": lod,
                    "wasserstein": (d_real.mean() - d_fake.mean()).item()}
-        return d_loss, g_loss, figures
+        return d_loss, g_loss, metrics
 
 
 def _at_level(images: Tensor, lod: float, levels: int) -> Tensor:
@@ -162,8 +162,8 @@ def _gradient_penalty(discriminator: Discriminator, real: Tensor, fake: Tensor, 
 
 def progressive_gan_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int) -> tuple[Tensor, dict[str, float]]:
     """``common.train`` loss: the sum of both losses (each reaches only its own network)."""
-    d_loss, g_loss, figures = model(batch[0], step)
-    return d_loss + g_loss, figures
+    d_loss, g_loss, metrics = model(batch[0], step)
+    return d_loss + g_loss, metrics
 
 
 QUALITY_ATTRIBUTES = ("Smiling", "Male", "Eyeglasses", "Bangs", "Bald", "Narrow_Eyes", "Mouth_Slightly_Open", "Young")
@@ -181,10 +181,10 @@ def sample_quality(generator: PGGANGenerator, classifier, real: SynthFaces, n: i
     samples = decode_faces(generator, z)
     generator.train(was_training)
     images = real.images(slice(None))
-    figures = {"frechet": classifier_frechet(classifier, samples, images)}
+    metrics = {"frechet": classifier_frechet(classifier, samples, images)}
     read_samples, read_data = classifier.probabilities(samples) > 0.5, classifier.probabilities(images) > 0.5
     for name in QUALITY_ATTRIBUTES:
         column = classifier.attribute(name)
-        figures[f"sample/{name}"] = float(read_samples[:, column].float().mean())
-        figures[f"data/{name}"] = float(read_data[:, column].float().mean())
-    return figures
+        metrics[f"sample/{name}"] = float(read_samples[:, column].float().mean())
+        metrics[f"data/{name}"] = float(read_data[:, column].float().mean())
+    return metrics

@@ -162,7 +162,7 @@ def reconstruct(model: VAE, images: Tensor) -> Tensor:
 
 @torch.no_grad()
 def evaluate_vae(model: VAE, images: Tensor, factors: Tensor | None = None) -> dict[str, float]:
-    """Held-out figures: reconstruction error of ``decode(mu)`` (per-image sum and per-pixel
+    """Held-out metrics: reconstruction error of ``decode(mu)`` (per-image sum and per-pixel
     mean of squared error, images in [-1,1]), KL per image, and with SynthFaces factors
     ``[N,F]`` the MIG and DCI disentanglement of the codes."""
     from ..metrics import dci, factor_columns, mutual_information_gap
@@ -176,13 +176,13 @@ def evaluate_vae(model: VAE, images: Tensor, factors: Tensor | None = None) -> d
         mus.append(mu)
         logvars.append(logvar)
     mu, logvar, error = torch.cat(mus), torch.cat(logvars), torch.cat(errors)
-    figures = {"reconstruction_sse": float(error.mean()), "pixel_mse": float(error.mean() / images[0].numel()),
+    metrics = {"reconstruction_sse": float(error.mean()), "pixel_mse": float(error.mean() / images[0].numel()),
                "kl": float(kl_divergence(mu, logvar).mean())}
     if factors is not None:
         truth = factor_columns(factors.numpy())
-        figures["mig"] = mutual_information_gap(mu.numpy(), truth)
-        figures["dci_disentanglement"] = dci(mu.numpy(), truth).disentanglement
-    return figures
+        metrics["mig"] = mutual_information_gap(mu.numpy(), truth)
+        metrics["dci_disentanglement"] = dci(mu.numpy(), truth).disentanglement
+    return metrics
 
 
 def load_vae(kind: str = "vanilla", data: str = "synth", folder: Path | None = None) -> VAE:

@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--weights-dir", type=Path, default=None,
                         help="where --save writes (default: FES_WEIGHTS_DIR, else the clone's weights/)")
     parser.add_argument("--force", action="store_true",
-                        help="with --save: replace shipped weights even when the new figures are worse")
+                        help="with --save: replace shipped weights even when the new metrics are worse")
     return parser
 
 

@@ -2,7 +2,7 @@
 
 - seeded: the batch of step ``k`` is drawn from a generator seeded by (seed, k), so a
   resumed run sees exactly the batches an uninterrupted one would;
-- a ``tqdm.auto`` progress bar with the running loss, a history of logged figures, and an
+- a ``tqdm.auto`` progress bar with the running loss, a history of logged metrics, and an
   optional ``on_log`` callback for live plots;
 - checkpoints every ``checkpoint_every`` steps, written atomically; ``resume=True``
   continues from the last one with its optimizer state and step count;
@@ -38,7 +38,7 @@ CHECKPOINT = "checkpoint.pt"
 LossFn = Callable[[nn.Module, Any, int], tuple[Tensor, dict[str, float]]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     steps: int = 1000
     batch_size: int = 64
@@ -67,14 +67,14 @@ class TrainConfig:
 
 @dataclass
 class History:
-    """Logged figures: ``values[name][i]`` is the mean over the steps before ``steps[i]``."""
+    """Logged metrics: ``values[name][i]`` is the mean over the steps before ``steps[i]``."""
 
     steps: list[int] = field(default_factory=list)
     values: dict[str, list[float]] = field(default_factory=dict)
 
-    def add(self, step: int, figures: dict[str, float]) -> None:
+    def add(self, step: int, metrics: dict[str, float]) -> None:
         self.steps.append(step)
-        for name, value in figures.items():
+        for name, value in metrics.items():
             self.values.setdefault(name, []).append(value)
 
 
@@ -144,7 +144,7 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
 
 
 def save_history(history: History, path: Path, points: int = 400) -> None:
-    """Write the logged figures as JSON (at most ``points`` rows, evenly thinned)."""
+    """Write the logged metrics as JSON (at most ``points`` rows, evenly thinned)."""
     keep = sorted({round(k * (len(history.steps) - 1) / max(1, points - 1)) for k in range(points)})
     data = {"steps": [history.steps[k] for k in keep],
             "values": {name: [values[k] for k in keep] for name, values in history.values.items()}}
@@ -172,11 +172,11 @@ def _distributed(device: torch.device) -> tuple[int, int, torch.device]:
 
 def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConfig,
           resume: bool = True, on_log: Callable[[int, History], None] | None = None) -> History:
-    """Optimise ``model`` with Adam on ``loss_fn(model, batch, step) -> (loss, figures)``.
+    """Optimise ``model`` with Adam on ``loss_fn(model, batch, step) -> (loss, metrics)``.
 
     ``loss_fn`` must compute through ``model(...)`` (its forward), so that DDP can average
     gradients; under torchrun only rank 0 shows progress and writes checkpoints.
-    Returns the history of logged figures (also stored in each checkpoint).
+    Returns the history of logged metrics (also stored in each checkpoint).
     """
     device = torch.device(config.device) if config.device else settings.device()
     rank, world, device = _distributed(device)
@@ -206,7 +206,7 @@ def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConf
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-            loss, figures = loss_fn(net, batch, step)
+            loss, metrics = loss_fn(net, batch, step)
         value = loss.detach().float()
         if world > 1:
             dist.all_reduce(value)  # every process stops together if any diverged
@@ -224,8 +224,8 @@ def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConf
         scaler.step(optimizer)
         scaler.update()
         step += 1
-        for name, figure in {"loss": value.item(), **figures}.items():
-            sums[name] = sums.get(name, 0.0) + figure
+        for name, metric in {"loss": value.item(), **metrics}.items():
+            sums[name] = sums.get(name, 0.0) + metric
         if step % config.log_every == 0 or step == config.steps:
             count = config.log_every if step % config.log_every == 0 else step % config.log_every
             history.add(step, {name: total / count for name, total in sums.items()})
