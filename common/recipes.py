@@ -190,7 +190,7 @@ def held_out_bits_per_dim(model: Glow, faces: SynthFaces | CelebA) -> float:
 
 def glow_recipe(args: argparse.Namespace, command: str) -> None:
     size = args.image_size or 32
-    glow_config = GlowConfig(image_size=size)
+    glow_config = GlowConfig(image_size=size, affine=args.coupling == "affine")
     name = shipped_name(f"glow_{size}.safetensors", args.data, "glow", size)
     config = train_config(args, name.removesuffix(".safetensors"), lr=1e-3, warmup_steps=min(500, args.steps // 5),
                           grad_clip=50.0)

@@ -114,3 +114,23 @@ def test_gaussian_log_density_matches_torch():
     x, mean, logs = torch.randn(2, 3, 2, 2), torch.randn(2, 3, 2, 2), 0.3 * torch.randn(2, 3, 2, 2)
     expected = torch.distributions.Normal(mean, logs.exp()).log_prob(x).flatten(1).sum(1)
     assert torch.allclose(gaussian_log_density(x, mean, logs), expected)
+
+
+def test_additive_coupling_reverses_any_finite_code_to_finite_pixels_without_a_mask():
+    torch.manual_seed(0)
+    model = Glow(GlowConfig(image_size=8, levels=2, steps=2, hidden=8, affine=False))
+    model.train()
+    model.flow(torch.rand(16, 3, 8, 8) - 0.5)
+    model.eval()
+    _perturb(model)
+    for scale in (1.0, 10.0, 100.0):   # per coordinate: far beyond any slider (a panel moves a code by at most 12)
+        wild = scale * torch.randn(4, model.latent_dim)
+        with torch.no_grad():
+            assert torch.isfinite(model.reverse(wild)).all(), scale
+
+
+def test_the_training_command_builds_glow_with_additive_coupling_by_default():
+    from common.train.__main__ import build_parser
+
+    assert build_parser().parse_args(["glow"]).coupling == "additive"
+    assert build_parser().parse_args(["glow", "--coupling", "affine"]).coupling == "affine"

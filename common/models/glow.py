@@ -262,15 +262,22 @@ class Glow(nn.Module):
             start += c * h * w
         return out
 
-    def decode(self, codes: Tensor) -> Tensor:
-        """``[N, latent_dim]`` -> ``[N,3,H,W]`` in [-1,1]. Codes far from the data can leave
-        that range (or overflow in the couplings' division); such pixels are clamped (NaN
-        becomes 0), which never touches the exact reconstruction of an image."""
+    def reverse(self, codes: Tensor) -> Tensor:
+        """The reverse pass as computed: ``[N, latent_dim]`` -> ``[N,3,H,W]`` in the flow's own
+        scale (``[-0.5, 0.5]`` for data). With additive coupling it has no division, so it
+        stays finite for any finite code; affine coupling divides by its scale and can
+        overflow for codes far from the data."""
         eps = self.split_latents(codes)
         x = None
         for level, e in zip(reversed(self.levels), reversed(eps)):
             x = level.reverse(x, e)
-        return torch.nan_to_num(x * 2.0, nan=0.0).clamp(-1.0, 1.0)
+        return x
+
+    def decode(self, codes: Tensor) -> Tensor:
+        """``[N, latent_dim]`` -> ``[N,3,H,W]`` in [-1,1]. Codes far from the data can leave
+        that range (or, with affine coupling, overflow); such pixels are clamped (NaN
+        becomes 0), which never touches the exact reconstruction of an image."""
+        return torch.nan_to_num(self.reverse(codes) * 2.0, nan=0.0).clamp(-1.0, 1.0)
 
     def sample_latent(self, n: int, seed: int | None = None, temperature: float = 1.0) -> Tensor:
         """``[n, latent_dim]`` standard normal codes times ``temperature``."""

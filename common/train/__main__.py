@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--phase-steps", type=whole_number(1), default=None,
                         help="pggan: steps per fade-in or stable phase (default steps // 10)")
     parser.add_argument("--gan-loss", choices=("logistic", "wgan-gp"), default="logistic", help="pggan's loss")
+    parser.add_argument("--coupling", choices=("additive", "affine"), default="additive",
+                        help="glow's coupling: additive (no division on the reverse pass, so edited latents "
+                             "decode finitely; the paper's choice for its CelebA-HQ edits) or affine")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
     parser.add_argument("--save", action="store_true", help="ship the result with the manifest in --weights-dir")
     parser.add_argument("--weights-dir", type=Path, default=None,
