@@ -108,6 +108,19 @@ class EditScore:
     watched: dict[str, list[float]]
 
 
+def success(holds: torch.Tensor) -> float:
+    """An edit's success: the share of edited faces ``holds [N] bool`` where it now holds
+    (read by the classifier). The one definition ``edit_score`` and the scoreboard use."""
+    return float(holds.float().mean())
+
+
+def attribute_leakage(before: torch.Tensor, after: torch.Tensor, columns: list[int]) -> float:
+    """An edit's leakage: the mean absolute change of the attribute probabilities
+    ``[N, A]`` in ``columns`` (the attributes the edit should leave alone). The one
+    definition ``edit_score`` and the scoreboard use."""
+    return float((after[:, columns] - before[:, columns]).abs().mean())
+
+
 @torch.no_grad()
 def edit_score(model, classifier, codes: torch.Tensor, vector: torch.Tensor, attribute: str,
                strengths: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0), watch: tuple[str, ...] = ()) -> EditScore:
@@ -120,10 +133,10 @@ def edit_score(model, classifier, codes: torch.Tensor, vector: torch.Tensor, att
     score = EditScore(list(strengths), [], [], {name: [] for name in watch})
     for strength in strengths:
         after = classifier.probabilities(model.decode(codes + strength * vector))
-        score.success.append(float((after[:, column] > 0.5).float().mean()))
-        score.leakage.append(float((after[:, others] - before[:, others]).abs().mean()))
+        score.success.append(success(after[:, column] > 0.5))
+        score.leakage.append(attribute_leakage(before, after, others))
         for name in watch:
-            score.watched[name].append(float((after[:, classifier.attribute(name)] > 0.5).float().mean()))
+            score.watched[name].append(success(after[:, classifier.attribute(name)] > 0.5))
     return score
 
 

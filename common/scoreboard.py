@@ -37,7 +37,7 @@ from torch import Tensor
 from .arithmetic import decode_faces
 from .data import attribute_index
 from .latent import attribute_direction, coordinate, svm_boundary, unit
-from .metrics import frechet_distance
+from .metrics import attribute_leakage, frechet_distance, success
 
 IDENTITY_FACTORS = ("face_width", "jaw", "brow_thickness", "skin_tone")
 MOTION_FACTORS = ("smile", "mouth_open", "eye_open", "brow_raise", "yaw", "roll")
@@ -160,10 +160,9 @@ class Judge:
         c = self.classifier
         v0, v1 = self._value(p0, e0, spec), self._value(p1, e1, spec)
         others = [k for k, n in enumerate(c.attributes) if n not in spec.related]
-        metrics = {"before": float(spec.holds(v0).float().mean()),
-                   "success": float(spec.holds(v1).float().mean()),
+        metrics = {"before": success(spec.holds(v0)), "success": success(spec.holds(v1)),
                    "target change": float((v1 - v0).mean() / strength),
-                   "attribute leakage": float((p1[:, others] - p0[:, others]).abs().mean())}
+                   "attribute leakage": attribute_leakage(p0, p1, others)}
         if spec.reads == "factor":
             moved = (e1 - e0).abs() / self.scale
             motion = [c.factor(n) for n in MOTION_FACTORS if n != spec.factor]
