@@ -46,7 +46,7 @@ def test_feature_maps_and_embedding_shapes():
     shapes = [tuple(m.shape) for m in model.feature_maps(x)]
     assert shapes == [(2, 24, 64, 64), (2, 48, 32, 32), (2, 96, 16, 16), (2, 192, 8, 8), (2, 192, 4, 4)]
     assert len(model.feature_maps(x, upto=1)) == 2
-    assert model.embed(x).shape == (2, model.embedding_dim)
+    assert model.features(x).shape == (2, model.embedding_dim)
     with pytest.raises(KeyError, match="does not read 'Wearing_Hat'"):
         model.attribute("Wearing_Hat")
 

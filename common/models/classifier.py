@@ -70,13 +70,13 @@ class AttributeClassifier(nn.Module):
                 break
         return maps
 
-    def embed(self, x: Tensor) -> Tensor:
+    def _pooled(self, x: Tensor) -> Tensor:
         """``[N,3,H,W]`` -> ``[N, 8w]`` pooled features (the Frechet-distance space)."""
         return self.feature_maps(x)[-1].mean(dim=(2, 3))
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``[N,3,H,W]`` -> (attribute logits ``[N,A]``, factor estimates ``[N,F]``)."""
-        out = self.head(self.embed(x))
+        out = self.head(self._pooled(x))
         return out[:, :len(self.attributes)], out[:, len(self.attributes):]
 
     @torch.no_grad()
@@ -96,9 +96,9 @@ class AttributeClassifier(nn.Module):
                 torch.cat([estimates for _, estimates in outputs]))
 
     def features(self, x: Tensor, batch: int = 256) -> Tensor:
-        """``[N, 8w]`` pooled features (``embed``: the Frechet-distance space), in eval mode,
+        """``[N, 8w]`` pooled features of the last stage (the Frechet-distance space), in eval mode,
         ``batch`` images at a time."""
-        return torch.cat(self._in_batches(self.embed, x, batch))
+        return torch.cat(self._in_batches(self._pooled, x, batch))
 
     def probabilities(self, x: Tensor, batch: int = 256) -> Tensor:
         """``[N,A]`` attribute probabilities (``read``'s first half)."""
