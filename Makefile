@@ -26,7 +26,7 @@ notebooks:
 
 # The same notebooks on CelebA's files: SynthFaces exported in CelebA's layout and geometry.
 notebooks-celeba:
-	$(PY) -m pytest tests -m celeba_notebooks
+	$(PY) -m pytest tests -m celeba_notebooks --durations=0
 
 bench:
 	$(PY) benchmarks/synthfaces_speed.py

@@ -2,9 +2,10 @@
 slider positions, and the moves made since the face was set.
 
 A position is where the face sits along a direction: its coordinate (``latent.coordinate``)
-minus the direction's ``centre`` (the attribute's boundary, so 0 is "on the fence"). Moving
-a slider from its start position ``s0`` to ``s`` moves the code by ``(s - s0)`` along the
-direction's *move*: the unit direction itself, or, with "keep other attributes" on, the
+minus the direction's ``centre`` (the attribute's boundary, so 0 is "on the fence"), in
+the direction's ``unit`` (1 by default: latent distance; an attribute vector's length makes
+a position the strength ``f`` of the write-up's ``z + f v``). Moving a slider from its start
+position ``s0`` to ``s`` moves the code by ``(s - s0) * unit`` along the direction's *move*: the unit direction itself, or, with "keep other attributes" on, the
 direction conditioned on all the others (``latent.condition``), so that their coordinates
 stay put. ``widgets.EditPanel`` draws this state; tests drive it directly.
 """
@@ -23,6 +24,7 @@ class EditState:
     Args:
         directions: ``{name: [D] tensor}`` (any length; stored as unit vectors).
         centres: ``{name: coordinate of the attribute boundary}`` (default 0).
+        units: ``{name: latent distance of one slider unit}`` (default 1).
         device: where the codes live (the model's device).
 
     Attributes:
@@ -34,12 +36,15 @@ class EditState:
     """
 
     def __init__(self, directions: dict[str, Tensor], centres: dict[str, float] | None = None,
-                 device: torch.device | str = "cpu") -> None:
+                 units: dict[str, float] | None = None, device: torch.device | str = "cpu") -> None:
         if not directions:
             raise ValueError("an edit needs at least one direction")
         self.names = list(directions)
         self.directions = {n: unit(d.detach().float()).to(device) for n, d in directions.items()}
         self.centres = {n: float((centres or {}).get(n, 0.0)) for n in self.names}
+        self.units = {n: float((units or {}).get(n, 1.0)) for n in self.names}
+        if any(not u > 0 for u in self.units.values()):
+            raise ValueError(f"slider units must be positive, got {self.units}")
         self.keep_others = False
         self._moves = dict(self.directions)
         self.base = torch.zeros_like(self.directions[self.names[0]])
@@ -48,8 +53,9 @@ class EditState:
         self.history: list[tuple[str, float]] = []
 
     def position_of(self, code: Tensor, name: str) -> float:
-        """Where ``code [D]`` sits along ``name``: its coordinate minus the centre."""
-        return float(coordinate(code[None].to(self.base), self.directions[name])[0]) - self.centres[name]
+        """Where ``code [D]`` sits along ``name``: its coordinate minus the centre, in units."""
+        along = float(coordinate(code[None].to(self.base), self.directions[name])[0])
+        return (along - self.centres[name]) / self.units[name]
 
     def set_base(self, code: Tensor) -> dict[str, float]:
         """Edit ``code [D]`` from now on; returns the positions it starts at."""
@@ -80,7 +86,7 @@ class EditState:
         """The edited code ``[D]``: the base plus every slider's offset along its move."""
         code = self.base.clone()
         for name in self.names:
-            code += (self.positions[name] - self.start[name]) * self._moves[name]
+            code += (self.positions[name] - self.start[name]) * self.units[name] * self._moves[name]
         return code
 
     def set_keep_others(self, on: bool) -> None:
@@ -95,6 +101,6 @@ class EditState:
         self.base, self.start = current, dict(self.positions)
 
     def sweep(self, name: str, limit: float, frames: int) -> Tensor:
-        """``[frames, D]``: the edited code moved along ``name`` from ``-limit`` to ``+limit``."""
-        steps = torch.linspace(-limit, limit, frames, device=self.base.device)
+        """``[frames, D]``: the edited code moved along ``name`` from ``-limit`` to ``+limit`` units."""
+        steps = torch.linspace(-limit, limit, frames, device=self.base.device) * self.units[name]
         return self.code()[None] + steps[:, None] * self._moves[name][None]

@@ -42,6 +42,8 @@ class EditPanel:
         model: any ``LatentModel``.
         directions: ``{name: [D] tensor}``.
         centres: ``{name: coordinate of the attribute boundary}`` (default 0).
+        units: ``{name: latent distance of one slider unit}`` (default 1; an attribute
+            vector's length makes the slider read the strength of that vector).
         faces: ``[K,3,H,W]`` faces that "new face" encodes in turn; default: latent samples.
         scorer: ``images [N,3,H,W] -> {name: probability}`` shown under the sliders.
         limit: slider half-range.
@@ -51,14 +53,14 @@ class EditPanel:
     """
 
     def __init__(self, model: LatentModel, directions: dict[str, Tensor], *,
-                 centres: dict[str, float] | None = None, faces: Tensor | None = None,
-                 scorer=None, seed: int = 0, limit: float = 3.0, display_size: int = 256,
-                 save_dir: str | Path = "edits", settle_ms: int = 300) -> None:
+                 centres: dict[str, float] | None = None, units: dict[str, float] | None = None,
+                 faces: Tensor | None = None, scorer=None, seed: int = 0, limit: float = 3.0,
+                 display_size: int = 256, save_dir: str | Path = "edits", settle_ms: int = 300) -> None:
         if not directions:
             raise ValueError("EditPanel needs at least one direction")
         self.model, self.faces, self.scorer, self.limit = model, faces, scorer, limit
         self.device = model_device(model)
-        self.state = EditState(directions, centres, device=self.device)
+        self.state = EditState(directions, centres, units, device=self.device)
         self.seed, self.save_dir, self._saved = seed, Path(save_dir), 0
         self._holding = False
         self.display_size, self.settle_ms = display_size, settle_ms

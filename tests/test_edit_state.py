@@ -63,3 +63,15 @@ def test_sweep_runs_from_minus_to_plus_limit_around_the_current_code(state):
 def test_an_edit_needs_a_direction():
     with pytest.raises(ValueError, match="at least one direction"):
         EditState({})
+
+
+def test_units_make_a_slider_read_the_strength_of_an_attribute_vector():
+    vector = torch.tensor([3.0, 4.0, 0.0])                     # length 5
+    edit = EditState({"smile": vector}, centres={"smile": 5.0}, units={"smile": float(vector.norm())})
+    edit.set_base(torch.zeros(3))
+    assert edit.start["smile"] == pytest.approx(-1.0)           # one vector length below the boundary
+    edit.move("smile", edit.start["smile"] + 2.0)               # f = 2: z + 2 v
+    assert torch.allclose(edit.code(), 2.0 * vector)
+    assert torch.allclose(edit.sweep("smile", limit=1.0, frames=3)[0], vector)
+    with pytest.raises(ValueError, match="positive"):
+        EditState({"smile": vector}, units={"smile": 0.0})
