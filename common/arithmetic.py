@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .config import model_device
 from .latent import attribute_direction, interpolate
 from .models.base import LatentModel
 
@@ -24,13 +25,16 @@ def encode_faces(model: LatentModel, images: Tensor, sample: bool = False, seed:
         if not hasattr(model, "encode_sample"):
             raise ValueError(f"{type(model).__name__} has no posterior to sample from; use sample=False")
         return model.encode_sample(images, generator=torch.Generator().manual_seed(seed))
-    return torch.cat([model.encode(images[i:i + batch]) for i in range(0, len(images), batch)])
+    device = model_device(model)
+    return torch.cat([model.encode(images[i:i + batch].to(device)).cpu() for i in range(0, len(images), batch)])
 
 
 @torch.no_grad()
 def decode_faces(model: LatentModel, codes: Tensor, batch: int = 250) -> Tensor:
-    """``[N,D] -> [N,3,H,W]``, ``batch`` codes at a time (the twin of ``encode_faces``)."""
-    return torch.cat([model.decode(codes[i:i + batch]) for i in range(0, len(codes), batch)])
+    """``[N,D] -> [N,3,H,W]``, ``batch`` codes at a time (the twin of ``encode_faces``); both
+    compute on the model's device and return on the CPU."""
+    device = model_device(model)
+    return torch.cat([model.decode(codes[i:i + batch].to(device)).cpu() for i in range(0, len(codes), batch)])
 
 
 def group_vector(model: LatentModel, with_images: Tensor, without_images: Tensor,

@@ -35,10 +35,12 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def model_device(model: torch.nn.Module) -> torch.device:
-    """The device of ``model``'s parameters (or buffers, for a model made of buffers only)."""
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
+def model_device(model) -> torch.device:
+    """The device of ``model``'s parameters (or buffers, for a model made of buffers only);
+    the CPU for a model that holds no tensors."""
+    if isinstance(model, torch.nn.Module):
+        for tensor in (*model.parameters(), *model.buffers()):
+            return tensor.device
     return torch.device("cpu")
 
 

@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
+from ..config import model_device
+
 KINDS = ("vanilla", "beta_h", "beta_b")
 
 
@@ -152,12 +154,13 @@ def active_dimensions(model: VAE, images: Tensor, k: int) -> Tensor:
 
 @torch.no_grad()
 def reconstruct(model: VAE, images: Tensor) -> Tensor:
-    """``decode(mu)`` of ``[N,3,H,W]`` images, in eval mode (training mode restored)."""
+    """``decode(mu)`` of ``[N,3,H,W]`` images, in eval mode (training mode restored), computed
+    on the model's device (a GPU after training there) and returned on the CPU."""
     was_training = model.training
     model.eval()
-    out = model.decode(model.encode(images))
+    out = model.decode(model.encode(images.to(model_device(model))))
     model.train(was_training)
-    return out
+    return out.cpu()
 
 
 @torch.no_grad()
