@@ -109,9 +109,8 @@ class EditPanel:
     def _start_code(self) -> Tensor:
         if self.faces is None:
             return self.model.sample_latent(1, seed=self.seed)[0].to(self.device)
-        index = self.seed % len(self.faces)
-        with torch.no_grad():
-            return self.model.encode(self.faces[index:index + 1].to(self.device))[0]
+        index = self.seed % len(self.faces)        # no torch.no_grad: a GAN's encode is an optimisation
+        return self.model.encode(self.faces[index:index + 1].to(self.device))[0].detach()
 
     def set_face(self, code: Tensor) -> None:
         """Make ``code`` ``[D]`` the face being edited; sliders jump to its positions."""
@@ -214,8 +213,7 @@ class EditPanel:
         try:
             with self._working(f"encoding {name}"):
                 face = load_face_image(content, self.model.image_size, name=name)
-                with torch.no_grad():
-                    self.set_face(self.model.encode(face[None].to(self.device))[0])
+                self.set_face(self.model.encode(face[None].to(self.device))[0].detach())
             self.status.value = f"encoded <code>{html.escape(name)}</code>"
         except FaceImageError as error:
             self.status.value = f'<span style="color:#b00">{html.escape(str(error))}</span>'

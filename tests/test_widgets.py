@@ -212,3 +212,15 @@ def test_display_bytes_keep_small_faces_lossless_and_shrink_large_ones():
     assert kind == "png" and Image.open(io.BytesIO(small)).size == (64, 64)
     large, kind = display_bytes(torch.rand(3, 1024, 1024) * 2 - 1, 256)
     assert kind == "jpeg" and Image.open(io.BytesIO(large)).size == (256, 256) and len(large) < 200_000
+
+
+def test_a_gan_panel_inverts_new_faces_by_optimisation(tmp_path):
+    from common.models.pggan import PGGANConfig, PGGANGenerator
+
+    torch.manual_seed(0)
+    generator = PGGANGenerator(PGGANConfig(latent_dim=16, resolution=16, channels=(8, 8, 4))).eval()
+    faces = torch.rand(2, 3, 16, 16) * 2 - 1
+    panel = EditPanel(generator, {"smile": torch.randn(16)}, faces=faces, save_dir=tmp_path)   # encodes faces[0]
+    before = panel.image.value
+    panel.new_face()
+    assert panel.image.value != before and not panel.code().requires_grad
