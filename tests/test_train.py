@@ -133,3 +133,13 @@ def test_command_line_explains_missing_celeba_and_bad_kinds(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["pggan", "--image-size", "48", "--steps", "1"])
     assert "argument --image-size: pggan trains at 64 or 32 pixels, not 48" in capsys.readouterr().err
+
+
+def test_mixed_precision_is_bf16_on_native_gpus_fp16_on_older_ones_and_off_on_the_cpu(monkeypatch):
+    from common.train.loop import mixed_precision
+
+    assert mixed_precision(torch.device("cpu")) is None
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+    assert mixed_precision(torch.device("cuda")) == torch.float16          # a T4: bf16 only emulated
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    assert mixed_precision(torch.device("cuda")) == torch.bfloat16

@@ -86,6 +86,19 @@ class CheckpointError(RuntimeError):
     """A checkpoint cannot be resumed from (truncated, foreign or for another model)."""
 
 
+def mixed_precision(device: torch.device) -> torch.dtype | None:
+    """The autocast type on ``device``: bf16 where the GPU computes it natively (Ampere and
+    later), fp16 with a gradient scaler on older GPUs such as Colab's T4 (which only
+    emulates bf16, slowly); None (full precision) on the CPU."""
+    if device.type != "cuda":
+        return None
+    try:
+        native = torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:                     # torch before the including_emulation argument
+        native = torch.cuda.get_device_capability(device)[0] >= 8
+    return torch.bfloat16 if native else torch.float16
+
+
 def learning_rate(config: TrainConfig, step: int) -> float:
     """Linear warm-up over ``warmup_steps``, then a half-cosine decay (if ``cosine``)."""
     rate = config.lr * min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps else config.lr
@@ -195,7 +208,8 @@ def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConf
         step, history = load_checkpoint(checkpoint, model, optimizer)
         model.to(device)
     net = DistributedDataParallel(model, device_ids=[device.index] if cuda else None) if world > 1 else model
-    scaler = torch.amp.GradScaler("cuda", enabled=cuda)
+    precision = mixed_precision(device)
+    scaler = torch.amp.GradScaler("cuda", enabled=precision == torch.float16)
     sums: dict[str, float] = {}
     model.train()
     lead = rank == 0
@@ -205,7 +219,7 @@ def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConf
         batch = to_device(make_batch(dataset, rows), device)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+        with torch.autocast(device.type, dtype=precision or torch.bfloat16, enabled=precision is not None):
             loss, metrics = loss_fn(net, batch, step)
         value = loss.detach().float()
         if world > 1:
