@@ -195,11 +195,12 @@ def test_a_large_generator_previews_while_dragging_and_settles_to_full_quality(t
 
     torch.manual_seed(0)
     generator = PGGANGenerator(PGGANConfig(latent_dim=16, resolution=64, channels=(16, 16, 8, 8, 4))).eval()
-    panel = EditPanel(generator, {"smile": torch.randn(16)}, display_size=32, settle_ms=50, save_dir=tmp_path)
+    panel = EditPanel(generator, {"smile": torch.randn(16)}, display_size=32, preview_size=16, settle_ms=50,
+                      save_dir=tmp_path)
     assert panel.previews and panel.image.format == "jpeg"        # the full 64 px image, reduced for display
     panel.sliders["smile"].value += 1.0
     shown = Image.open(io.BytesIO(panel.image.value))
-    assert panel.image.format == "png" and shown.size == (32, 32)   # the 32 px level of detail, sent as is
+    assert panel.image.format == "png" and shown.size == (16, 16)   # the 16 px level of detail, sent as is
     time.sleep(0.5)
     assert panel.image.format == "jpeg" and Image.open(io.BytesIO(panel.image.value)).size == (32, 32)
     assert Image.open(panel.save_png()).size == (64, 64)           # saved at full resolution
