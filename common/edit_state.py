@@ -78,10 +78,6 @@ class EditState:
         self.history = []
         return dict(self.start)
 
-    def moves(self) -> dict[str, Tensor]:
-        """``{name: [D]}``: how one unit of each slider moves the code."""
-        return dict(self._moves)
-
     def code(self) -> Tensor:
         """The edited code ``[D]``: the base plus every slider's offset along its move."""
         code = self.base.clone()

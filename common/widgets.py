@@ -19,6 +19,7 @@ import ipywidgets as widgets
 import torch
 from torch import Tensor
 
+from .arithmetic import decode_faces
 from .config import model_device
 from .edit_state import EditState
 from .images import FaceImageError, display_bytes, load_face_image, save_gif, to_png_bytes
@@ -125,8 +126,7 @@ class EditPanel:
 
     def render(self, code: Tensor) -> Tensor:
         """``[D]`` -> ``[3,H,W]`` in [-1,1], on the CPU."""
-        with torch.no_grad():
-            return self.model.decode(code[None].to(self.device))[0].float().cpu()
+        return decode_faces(self.model, code[None])[0].float()
 
     def _show(self, face: Tensor) -> None:
         self.image.value, self.image.format = display_bytes(face, self.display_size)
@@ -241,8 +241,7 @@ class EditPanel:
     def sweep(self, name: str, frames: int = 17) -> Tensor:
         """``[2*frames-2,3,H,W]``: the current face moved along ``name`` from -limit to +limit
         and back (relative to where it is now), on the CPU."""
-        with torch.no_grad():
-            faces = self.model.decode(self.state.sweep(name, self.limit, frames)).float().cpu()
+        faces = decode_faces(self.model, self.state.sweep(name, self.limit, frames)).float()
         return torch.cat([faces, faces.flip(0)[1:-1]])
 
     def save_gif(self) -> Path:
@@ -314,8 +313,7 @@ class InterpolationPanel:
         display(self.widget)
 
     def _png(self, code: Tensor) -> bytes:
-        with torch.no_grad():
-            return to_png_bytes(self.model.decode(code[None])[0].float().cpu())
+        return to_png_bytes(decode_faces(self.model, code[None])[0])
 
     def refresh(self) -> None:
         self.image.value = self._png(blend(self.z1, self.z2, self.slider.value, self.mode.value))
