@@ -22,8 +22,7 @@ from .models.dfc import FeatureNetworkError, feature_network
 from .models.glow import load_glow
 from .models.pggan import load_pggan
 from .models.vae import load_vae
-from .recipes import RECIPES
-from .train.__main__ import recipe_arguments
+from .recipes import RECIPES, DataSpec
 from .weights import WeightsError, read_manifest, weights_dir
 
 
@@ -62,10 +61,9 @@ def _on_data(model: str, load: Callable[..., nn.Module], name: str, steps: int, 
     folder = models_folder()
     if read_manifest(folder).get(name, {}).get("train", {}).get("steps", 0) < steps:
         print(f"{name}: no CelebA weights yet; training it now by its recipe ({steps} steps) into {folder}")
-        args = recipe_arguments(model, data="celeba", celeba_root=str(celeba_root()), crop=celeba_crop(), steps=steps,
-                                out=str(folder / "runs" / name.removesuffix(".safetensors")), save=True, force=True,
-                                weights_dir=folder, **options)
-        RECIPES[model](args, command=f"common.trained ({model}, {steps} steps)")
+        recipe = RECIPES[model].from_options(steps=steps, data=DataSpec.current(),
+                                             out=str(folder / "runs" / name.removesuffix(".safetensors")), **options)
+        recipe.run(save=True, force=True, weights_dir=folder)
     else:
         print(f"{name}: trained on CelebA by an earlier notebook, from {folder}")
     return load(data="celeba", folder=folder)

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from ..cli import crop_size, positive_number, whole_number
 from ..models.vae import KINDS
-from ..recipes import IMAGE_SIZES, RECIPES, RecipeError
+from ..recipes import RECIPES, DataSpec, Recipe, RecipeError
 from ..weights import WeightsError
 from .loop import CheckpointError, TrainingDiverged
 
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kind", choices=KINDS, default="vanilla", help="vae's objective")
     parser.add_argument("--features", choices=FEATURE_NETWORKS, default="classifier", help="dfc's feature network")
     parser.add_argument("--image-size", type=int, default=None,
-                        help="; ".join(f"{model}: {', '.join(map(str, sizes))}" for model, sizes in IMAGE_SIZES.items()))
+                        help="; ".join(f"{model}: {', '.join(map(str, recipe.sizes))}" for model, recipe in RECIPES.items()))
     parser.add_argument("--phase-steps", type=whole_number(1), default=None,
                         help="pggan: steps per fade-in or stable phase (default steps // 10)")
     parser.add_argument("--gan-loss", choices=("logistic", "wgan-gp"), default="logistic", help="pggan's loss")
@@ -60,28 +61,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def recipe_arguments(model: str, **options) -> argparse.Namespace:
-    """The arguments ``python -m common.train MODEL`` would get, with ``options`` (keyword
-    names as in ``--option-name``, underscores for dashes) in place of the defaults: lets
-    a notebook run a recipe exactly as the command line does."""
-    args = build_parser().parse_args([model])
-    unknown = set(options) - set(vars(args))
-    if unknown:
-        raise TypeError(f"unknown recipe options {sorted(unknown)}; known: {sorted(vars(args))}")
-    vars(args).update(options)
-    return args
+# The command line's options each recipe takes besides the shared ones.
+MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind",), "dfc": ("features",),
+                 "glow": ("image_size", "coupling"), "pggan": ("image_size", "phase_steps", "gan_loss")}
+
+
+def recipe_from_arguments(args: argparse.Namespace) -> Recipe:
+    """The complete recipe the parsed command line asks for."""
+    data = DataSpec(name=args.data, faces=args.faces, seed=args.seed, celeba_root=args.celeba_root, crop=args.crop)
+    own = {name: getattr(args, name) for name in MODEL_OPTIONS[args.model]}
+    recipe = RECIPES[args.model].from_options(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                                              seed=args.seed, out=args.out, device=args.device, data=data, **own)
+    if args.out is None:
+        recipe = replace(recipe, train=replace(recipe.train, out=f"runs/{recipe.weights_name().split('.')[0]}"))
+    return recipe
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
-    sizes = IMAGE_SIZES[args.model]
+    sizes = RECIPES[args.model].sizes
     if args.image_size is not None and args.image_size not in sizes:
         parser.error(f"argument --image-size: {args.model} trains at {' or '.join(map(str, sizes))} pixels, "
                      f"not {args.image_size}")
     command = "python -m common.train " + " ".join(sys.argv[1:] if argv is None else argv)
     try:
-        RECIPES[args.model](args, command)
+        recipe = recipe_from_arguments(args)
+        recipe.run(save=args.save, force=args.force, weights_dir=args.weights_dir, command=command)
     except (RecipeError, WeightsError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

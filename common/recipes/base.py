@@ -1,0 +1,190 @@
+"""What every recipe shares: ``Recipe.run`` trains, measures on held-out faces and ships.
+
+A recipe is a frozen dataclass holding everything a training run is: the model's config,
+a complete ``TrainConfig``, the ``DataSpec`` and (in its methods) the loss and the
+evaluation. Nothing in it changes after construction; ``quick()`` and
+``dataclasses.replace`` make new recipes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ..data.celeba import CelebA
+from ..data.synthfaces import SynthFaces
+from ..train.loop import History, LossFn, TrainConfig, train
+from ..weights import Headline, Record, check_replacement, read_manifest, save_weights
+from ..weights import weights_dir as default_weights_dir
+from .data_spec import DataSpec
+
+QUICK_STEPS = 100         # a quick run: at most this many steps ...
+QUICK_FACES = 2_000       # ... on at most this many SynthFaces
+
+
+def _short(value: Any) -> str:
+    """A manifest value as ``describe`` prints it: long lists by their length."""
+    return f"[{len(value)} names]" if isinstance(value, list) and len(value) > 6 else str(value)
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What ``Recipe.run`` returns: the trained model (the module that ships), the history
+    of logged metrics, the held-out metrics and the manifest record."""
+
+    model: nn.Module
+    history: History
+    metrics: dict[str, float]
+    record: Record
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipe:
+    """The parts every recipe has; subclasses add the model's config and define ``build``,
+    ``loss``, ``evaluate`` and the manifest blocks."""
+
+    train: TrainConfig
+    data: DataSpec = field(default_factory=DataSpec)
+
+    model_name: ClassVar[str]            # the command line's MODEL
+    headline: ClassVar[Headline]         # decides whether new weights may replace shipped ones
+    sizes: ClassVar[tuple[int, ...]]     # the image sizes it trains at
+    held_out_faces: ClassVar[int] = 2000
+
+    # -- what each recipe defines ------------------------------------------------------
+    @classmethod
+    def from_blocks(cls, model: dict, train: dict, **options) -> Recipe:
+        """The recipe of a manifest entry's ``model`` and ``train`` blocks; ``options``:
+        ``steps``, ``batch_size``, ``lr``, ``seed``, ``data``."""
+        raise NotImplementedError
+
+    @property
+    def image_size(self) -> int:
+        raise NotImplementedError
+
+    def weights_name(self) -> str:
+        """The file the model ships as (it depends on the data)."""
+        raise NotImplementedError
+
+    def build(self) -> nn.Module:
+        """A fresh model (the random initialisation follows ``train.seed``)."""
+        raise NotImplementedError
+
+    def loss(self, weights_dir: Path | None) -> LossFn:
+        raise NotImplementedError
+
+    def evaluate(self, model: nn.Module, held_out: SynthFaces | CelebA, weights_dir: Path | None) -> dict[str, float]:
+        """Held-out metrics of the trained ``model`` (on the CPU)."""
+        raise NotImplementedError
+
+    def model_block(self) -> dict:
+        """The manifest's ``model`` block: exactly what the loader rebuilds the model from."""
+        raise NotImplementedError
+
+    def options(self) -> dict[str, Any]:
+        """The command line's model options (``--kind``, ``--image-size`` ...)."""
+        return {}
+
+    def loss_block(self) -> dict:
+        """Loss and schedule settings recorded beside the optimisation in the ``train`` block."""
+        return {}
+
+    def quick(self) -> Recipe:
+        """The same recipe, shortened to a demonstration (``QUICK_STEPS`` steps, at most
+        ``QUICK_FACES`` SynthFaces)."""
+        steps = min(self.train.steps, QUICK_STEPS)
+        return replace(self, train=replace(self.train, steps=steps, checkpoint_every=steps),
+                       data=replace(self.data, faces=min(self.data.faces, QUICK_FACES)))
+
+    # -- hooks with a default ----------------------------------------------------------
+    def shipped_module(self, model: nn.Module) -> nn.Module:
+        """The part of the trained model that ships (the PGGAN ships its averaged generator)."""
+        return model
+
+    def before_training(self, model: nn.Module, held_out: SynthFaces | CelebA,
+                        weights_dir: Path | None) -> dict[str, float]:
+        """Metrics measured before the first step (recorded beside the final ones)."""
+        return {}
+
+    def after_saving(self, history: History, folder: Path) -> None:
+        """Anything the recipe ships beside the weights."""
+
+    # -- shared ------------------------------------------------------------------------
+    def train_block(self) -> dict:
+        """The manifest's ``train`` block: the optimisation and ``loss_block()``."""
+        config = self.train
+        return {"steps": config.steps, "batch_size": config.batch_size, "lr": config.lr, "seed": config.seed,
+                **self.loss_block()}
+
+    def command(self) -> str:
+        """The command line that runs exactly this recipe (and ships it with ``--save``)."""
+        options = {**self.options(), "steps": self.train.steps, "batch_size": self.train.batch_size,
+                   "lr": self.train.lr, "seed": self.train.seed}
+        if self.data.name == "synth":
+            options["faces"] = self.data.faces
+        else:
+            options.update(data="celeba", celeba_root=self.data.celeba_root,
+                           crop="none" if self.data.crop is None else self.data.crop)
+        words = [f"--{key.replace('_', '-')} {value:g}" if isinstance(value, float)
+                 else f"--{key.replace('_', '-')} {value}" for key, value in options.items()]
+        return " ".join(["python -m common.train", self.model_name, *words])
+
+    def describe(self) -> str:
+        """The recipe as a person reads it: the command, then every block."""
+        lines = [self.command()]
+        for block, values in (("model", self.model_block()), ("train", self.train_block()),
+                              ("data", {"name": self.data.name, "faces": self.data.faces, "seed": self.data.seed})):
+            lines.append(f"  {block:<6}" + ", ".join(f"{key}={_short(value)}" for key, value in values.items()))
+        return "\n".join(lines)
+
+    def initial_model(self) -> nn.Module:
+        """The model before its first step: built after seeding with ``train.seed``, so
+        every run of the recipe starts from the same weights."""
+        torch.manual_seed(self.train.seed)
+        return self.build()
+
+    def run(self, *, quick: bool = False, save: bool = False, force: bool = False,
+            weights_dir: str | Path | None = None, model: nn.Module | None = None,
+            on_log: Callable[[int, History], None] | None = None, command: str | None = None) -> Trained:
+        """Train by the recipe (``quick``: by its ``quick()`` recipe), measure on the
+        held-out faces, print the metrics and, with ``save``, ship the model and its record
+        to ``weights_dir`` (default the clone's ``weights/``) unless its headline metric is
+        worse than the shipped file's (``force`` overrides).
+
+        ``model``: the model to train (default ``initial_model()``; pass your own to watch
+        it through ``on_log``). ``command``: what the manifest records (default ``command()``)."""
+        recipe = self.quick() if quick else self
+        weights_dir = Path(weights_dir) if weights_dir is not None else None
+        if save:
+            if weights_dir is not None:
+                weights_dir.mkdir(parents=True, exist_ok=True)
+            read_manifest(weights_dir)           # unreadable: fail now, not after training
+        loss = recipe.loss(weights_dir)
+        held_out = recipe.data.held_out(recipe.image_size, recipe.held_out_faces)
+        model = model if model is not None else recipe.initial_model()
+        start = recipe.before_training(model, held_out, weights_dir)
+        training = recipe.data.training(recipe.image_size)
+        history = train(model, loss, training, recipe.train, on_log=on_log)
+        shipped = recipe.shipped_module(model).cpu().eval()
+        metrics = {**recipe.evaluate(shipped, held_out, weights_dir), **start}
+        print(f"held-out metrics, measured on {held_out.describe()}:")
+        for name, value in metrics.items():
+            print(f"{name:<28}{value:.4f}")
+        record = Record(command or recipe.command(), metrics, model=recipe.model_block(),
+                        train=recipe.train_block(), data=recipe.data.record(training, held_out))
+        if save:
+            recipe.ship(shipped, record, history, force, weights_dir)
+        return Trained(shipped, history, metrics, record)
+
+    def ship(self, model: nn.Module, record: Record, history: History, force: bool, weights_dir: Path | None) -> None:
+        """Save ``model`` unless its headline metric is worse than the shipped file's
+        (``force`` overrides); say what it replaced."""
+        name = self.weights_name()
+        replaced = check_replacement(name, record.metrics, self.headline, force=force, folder=weights_dir)
+        save_weights(model, name, record, folder=weights_dir)
+        self.after_saving(history, weights_dir or default_weights_dir())
+        print(f"saved: {replaced}")

@@ -1,0 +1,343 @@
+"""The five recipes: classifier, VAE (vanilla, beta_h, beta_b), DFC-VAE, Glow, PGGAN.
+
+Each is built complete by ``from_options`` (the command line's options, the recipe's own
+learning rate and schedule unless given) or read back from a manifest entry
+(``common.recipes.shipped``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ..data.celeba import CelebA
+from ..data.celeba_names import CELEBA_ATTRIBUTES
+from ..data.synth_factors import SYNTH_ATTRIBUTES
+from ..data.synthfaces import SynthFaces
+from ..models.classifier import (CLASSIFIER_FACTORS, AttributeClassifier, classifier_loss, evaluate_classifier,
+                                 load_classifier, weights_name)
+from ..models.dfc import DFCLoss, FeatureNetworkError, feature_network
+from ..models.glow import Glow, GlowConfig, glow_loss
+from ..models.pggan import SYNTH_PGGAN, PGGANConfig
+from ..models.pggan_training import ProgressiveGAN, progressive_gan_loss, sample_quality
+from ..models.vae import VAE, VAEConfig, config_dict, evaluate_vae, vae_loss
+from ..train.loop import History, LossFn, TrainConfig, save_history
+from ..weights import Headline, WeightsError, shipped_name
+from .base import QUICK_STEPS, Recipe
+from .data_spec import DataSpec, RecipeError
+
+
+def _train_config(steps: int, batch_size: int, lr: float, seed: int, out: str | None, device: str | None,
+                  **schedule) -> TrainConfig:
+    return TrainConfig(steps=steps, batch_size=batch_size, lr=lr, seed=seed, out=out, device=device, **schedule)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClassifierRecipe(Recipe):
+    """On SynthFaces: 19 attributes and 12 factors; on CelebA: its 40 labelled attributes.
+    Reads faces of ``size`` pixels (32: resized to 64 inside)."""
+
+    size: int = 64
+    width: int = 24               # channels of the first convolution (doubling with depth)
+
+    model_name: ClassVar[str] = "classifier"
+    headline: ClassVar[Headline] = Headline("acc/Smiling", higher_is_better=True)
+    sizes: ClassVar[tuple[int, ...]] = (64, 32)
+
+    @classmethod
+    def from_options(cls, *, image_size: int | None = None, steps: int = 3000, batch_size: int = 64,
+                     lr: float | None = None, seed: int = 0, out: str | None = None, device: str | None = None,
+                     data: DataSpec = DataSpec()) -> ClassifierRecipe:
+        return cls(size=image_size or 64, data=data,
+                   train=_train_config(steps, batch_size, lr or 2e-3, seed, out, device))
+
+    @classmethod
+    def from_blocks(cls, model: dict, train: dict, **options) -> ClassifierRecipe:
+        """From a manifest entry's ``model`` and ``train`` blocks (``options``: the run's)."""
+        return replace(cls.from_options(image_size=model["image_size"], **options), width=model["width"])
+
+    @property
+    def image_size(self) -> int:
+        return self.size
+
+    def weights_name(self) -> str:
+        return weights_name(self.size, self.data.name)
+
+    def _labels(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return (SYNTH_ATTRIBUTES, CLASSIFIER_FACTORS) if self.data.name == "synth" else (CELEBA_ATTRIBUTES, ())
+
+    def build(self) -> AttributeClassifier:
+        attributes, factors = self._labels()
+        return AttributeClassifier(width=self.width, attributes=attributes, factors=factors)
+
+    def loss(self, weights_dir: Path | None) -> LossFn:
+        return classifier_loss
+
+    def evaluate(self, model: nn.Module, held_out: SynthFaces | CelebA, weights_dir: Path | None) -> dict[str, float]:
+        return evaluate_classifier(model, held_out)
+
+    def model_block(self) -> dict:
+        attributes, factors = self._labels()
+        return {"width": self.width, "image_size": self.size,
+                "attributes": list(attributes), "factors": list(factors)}
+
+    def options(self) -> dict[str, Any]:
+        return {"image_size": self.size}
+
+
+@dataclass(frozen=True, kw_only=True)
+class VAERecipe(Recipe):
+    """A VAE with the objective ``vae.kind``: vanilla, Higgins' beta_h or Burgess' beta_b
+    (whose capacity reaches ``c_max`` at the last step)."""
+
+    vae: VAEConfig = field(default_factory=VAEConfig)
+
+    model_name: ClassVar[str] = "vae"
+    headline: ClassVar[Headline] = Headline("pixel_mse", higher_is_better=False)
+    sizes: ClassVar[tuple[int, ...]] = (64,)
+
+    @classmethod
+    def from_options(cls, *, kind: str = "vanilla", steps: int = 3000, batch_size: int = 64, lr: float | None = None,
+                     seed: int = 0, out: str | None = None, device: str | None = None,
+                     data: DataSpec = DataSpec()) -> VAERecipe:
+        try:
+            vae = VAEConfig(kind=kind, c_stop_step=steps)
+        except ValueError as error:
+            raise RecipeError(str(error)) from None
+        return cls(vae=vae, data=data, train=_train_config(steps, batch_size, lr or 1e-3, seed, out, device))
+
+    @classmethod
+    def from_blocks(cls, model: dict, train: dict, **options) -> VAERecipe:
+        return replace(cls.from_options(kind=model["kind"], **options), vae=VAEConfig(**model))
+
+    @property
+    def image_size(self) -> int:
+        return self.vae.image_size
+
+    def weights_name(self) -> str:
+        return shipped_name(f"vae_{self.vae.kind}.safetensors", self.data.name)
+
+    def build(self) -> VAE:
+        return VAE(self.vae)
+
+    def loss(self, weights_dir: Path | None) -> LossFn:
+        return vae_loss
+
+    def evaluate(self, model: nn.Module, held_out: SynthFaces | CelebA, weights_dir: Path | None) -> dict[str, float]:
+        factors = torch.from_numpy(held_out.factors) if self.data.name == "synth" else None  # CelebA: no MIG, DCI
+        return evaluate_vae(model, held_out.images(slice(None)), factors)
+
+    def model_block(self) -> dict:
+        return config_dict(self.vae)
+
+    def options(self) -> dict[str, Any]:
+        return {"kind": self.vae.kind}
+
+    def loss_block(self) -> dict:
+        return {"loss": self.vae.kind}
+
+    def quick(self) -> VAERecipe:
+        """Shortened; Burgess' capacity schedule shortened with it."""
+        shorter = super().quick()
+        return replace(shorter, vae=replace(self.vae, c_stop_step=min(self.vae.c_stop_step, QUICK_STEPS)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DFCRecipe(VAERecipe):
+    """Hou et al.'s DFC-VAE: ``alpha * KL + beta * perceptual``, the perceptual term
+    comparing ``features`` (the attribute classifier's, or VGG19's) of face and decode."""
+
+    features: str = "classifier"
+    alpha: float = 1.0
+    beta: float = 0.5
+
+    model_name: ClassVar[str] = "dfc"
+
+    @classmethod
+    def from_options(cls, *, features: str = "classifier", steps: int = 3000, batch_size: int = 64,
+                     lr: float | None = None, seed: int = 0, out: str | None = None, device: str | None = None,
+                     data: DataSpec = DataSpec()) -> DFCRecipe:
+        return cls(features=features, vae=VAEConfig(kind="vanilla", c_stop_step=steps), data=data,
+                   train=_train_config(steps, batch_size, lr or 1e-3, seed, out, device))
+
+    @classmethod
+    def from_blocks(cls, model: dict, train: dict, **options) -> DFCRecipe:
+        return replace(cls.from_options(features=train["features"], **options), vae=VAEConfig(**model),
+                       alpha=train["alpha"], beta=train["beta"])
+
+    def weights_name(self) -> str:
+        return shipped_name("vae_dfc.safetensors", self.data.name)
+
+    def loss(self, weights_dir: Path | None) -> LossFn:
+        try:
+            network = feature_network(self.features, data=self.data.name, folder=weights_dir)
+        except (FeatureNetworkError, ValueError, WeightsError) as error:
+            raise RecipeError(str(error)) from None
+        print(f"feature network: {network.description}")
+        return DFCLoss(network, alpha=self.alpha, beta=self.beta)
+
+    def options(self) -> dict[str, Any]:
+        return {"features": self.features}
+
+    def loss_block(self) -> dict:
+        return {"loss": "dfc", "features": self.features, "alpha": self.alpha, "beta": self.beta}
+
+
+@torch.no_grad()
+def held_out_bits_per_dim(model: Glow, faces: SynthFaces | CelebA) -> float:
+    """Mean bits/dim on held-out ``faces`` (fixed dequantisation noise, seed 0)."""
+    model.eval()
+    generator = torch.Generator().manual_seed(0)
+    total = 0.0
+    for start in range(0, len(faces), 100):
+        x = faces.images(slice(start, start + 100))
+        total += float(model.bits_per_dim(x, torch.rand(x.shape, generator=generator)).sum())
+    return total / len(faces)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GlowRecipe(Recipe):
+    """Glow by maximum likelihood, with a learning-rate warm-up and gradient clipping."""
+
+    glow: GlowConfig = field(default_factory=lambda: GlowConfig(affine=False))
+
+    model_name: ClassVar[str] = "glow"
+    headline: ClassVar[Headline] = Headline("bits_per_dim", higher_is_better=False)
+    sizes: ClassVar[tuple[int, ...]] = (32, 64)
+    held_out_faces: ClassVar[int] = 1000
+
+    @classmethod
+    def from_options(cls, *, image_size: int | None = None, coupling: str = "additive", steps: int = 3000,
+                     batch_size: int = 64, lr: float | None = None, seed: int = 0, out: str | None = None,
+                     device: str | None = None, data: DataSpec = DataSpec()) -> GlowRecipe:
+        return cls(glow=GlowConfig(image_size=image_size or 32, affine=coupling == "affine"), data=data,
+                   train=_train_config(steps, batch_size, lr or 1e-3, seed, out, device,
+                                       warmup_steps=min(500, steps // 5), grad_clip=50.0))
+
+    @classmethod
+    def from_blocks(cls, model: dict, train: dict, **options) -> GlowRecipe:
+        return replace(cls.from_options(**options), glow=GlowConfig(**model))
+
+    @property
+    def image_size(self) -> int:
+        return self.glow.image_size
+
+    def weights_name(self) -> str:
+        size = self.glow.image_size
+        return shipped_name(f"glow_{size}.safetensors", self.data.name, "glow", size)
+
+    def build(self) -> Glow:
+        return Glow(self.glow)
+
+    def loss(self, weights_dir: Path | None) -> LossFn:
+        return glow_loss
+
+    def evaluate(self, model: nn.Module, held_out: SynthFaces | CelebA, weights_dir: Path | None) -> dict[str, float]:
+        return {"bits_per_dim": held_out_bits_per_dim(model, held_out)}
+
+    def model_block(self) -> dict:
+        return asdict(self.glow)
+
+    def options(self) -> dict[str, Any]:
+        return {"image_size": self.glow.image_size, "coupling": "affine" if self.glow.affine else "additive"}
+
+    def loss_block(self) -> dict:
+        return {"warmup_steps": self.train.warmup_steps, "grad_clip": self.train.grad_clip}
+
+    def quick(self) -> GlowRecipe:
+        shorter = super().quick()
+        return replace(shorter, train=replace(shorter.train, warmup_steps=min(self.train.warmup_steps,
+                                                                              shorter.train.steps // 5)))
+
+
+def reading_classifier(data: DataSpec, weights_dir: Path | None, size: int = 64) -> AttributeClassifier:
+    """The shipped classifier that reads faces of ``data`` (CelebA's must be trained first)."""
+    try:
+        return load_classifier(size, data=data.name, folder=weights_dir)
+    except WeightsError as error:
+        if data.name == "synth":
+            raise
+        raise RecipeError(f"{error}. On CelebA, train its classifier first: python -m common.train classifier "
+                          f"--data celeba --celeba-root {data.celeba_root} --save") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PGGANRecipe(Recipe):
+    """Progressive growing 4x4 -> ``gan.resolution``, ``phase_steps`` per fade-in or stable
+    phase; ships the averaged generator with its Frechet distance and attribute frequencies
+    (``pggan_training.sample_quality``) and the training curves (``*.history.json``)."""
+
+    gan: PGGANConfig
+    phase_steps: int
+    gan_loss: str = "logistic"
+
+    model_name: ClassVar[str] = "pggan"
+    headline: ClassVar[Headline] = Headline("frechet", higher_is_better=False)
+    sizes: ClassVar[tuple[int, ...]] = (64, 32)
+
+    @classmethod
+    def from_options(cls, *, image_size: int | None = None, phase_steps: int | None = None,
+                     gan_loss: str = "logistic", steps: int = 9000, batch_size: int = 64, lr: float | None = None,
+                     seed: int = 0, out: str | None = None, device: str | None = None,
+                     data: DataSpec = DataSpec()) -> PGGANRecipe:
+        size = image_size or 64
+        levels = size.bit_length() - 2                      # resolutions 4 .. size
+        gan = PGGANConfig(latent_dim=SYNTH_PGGAN.latent_dim, resolution=size, channels=SYNTH_PGGAN.channels[:levels])
+        return cls(gan=gan, phase_steps=phase_steps or max(1, steps // 10), gan_loss=gan_loss, data=data,
+                   train=_train_config(steps, batch_size, lr or 1e-3, seed, out, device, betas=(0.0, 0.99),
+                                       cosine=False))
+
+    @classmethod
+    def from_blocks(cls, model: dict, train: dict, **options) -> PGGANRecipe:
+        recipe = cls.from_options(phase_steps=train["phase_steps"], gan_loss=train["loss"], **options)
+        return replace(recipe, gan=PGGANConfig(**model))
+
+    @property
+    def image_size(self) -> int:
+        return self.gan.resolution
+
+    def weights_name(self) -> str:
+        size = self.gan.resolution
+        return shipped_name(f"pggan_synth{size}.safetensors", self.data.name, "pggan", size)
+
+    def build(self) -> ProgressiveGAN:
+        return ProgressiveGAN(self.gan, phase_steps=self.phase_steps, loss=self.gan_loss)
+
+    def loss(self, weights_dir: Path | None) -> LossFn:
+        reading_classifier(self.data, weights_dir)           # missing: fail before training
+        return progressive_gan_loss
+
+    def shipped_module(self, model: nn.Module) -> nn.Module:
+        return model.average
+
+    def before_training(self, model: nn.Module, held_out: SynthFaces | CelebA,
+                        weights_dir: Path | None) -> dict[str, float]:
+        classifier = reading_classifier(self.data, weights_dir)
+        return {"frechet_at_start": sample_quality(model.average, classifier, held_out)["frechet"]}
+
+    def evaluate(self, model: nn.Module, held_out: SynthFaces | CelebA, weights_dir: Path | None) -> dict[str, float]:
+        return sample_quality(model, reading_classifier(self.data, weights_dir), held_out)
+
+    def model_block(self) -> dict:
+        return {"latent_dim": self.gan.latent_dim, "resolution": self.gan.resolution,
+                "channels": list(self.gan.channels)}
+
+    def options(self) -> dict[str, Any]:
+        return {"image_size": self.gan.resolution, "phase_steps": self.phase_steps, "gan_loss": self.gan_loss}
+
+    def loss_block(self) -> dict:
+        return {"loss": self.gan_loss, "phase_steps": self.phase_steps, "betas": list(self.train.betas)}
+
+    def quick(self) -> PGGANRecipe:
+        shorter = super().quick()
+        return replace(shorter, phase_steps=min(self.phase_steps, max(1, shorter.train.steps // 10)))
+
+    def after_saving(self, history: History, folder: Path) -> None:
+        save_history(history, folder / self.weights_name().replace(".safetensors", ".history.json"))
+
+
+RECIPES: dict[str, type[Recipe]] = {recipe.model_name: recipe for recipe in
+                                    (ClassifierRecipe, VAERecipe, DFCRecipe, GlowRecipe, PGGANRecipe)}

@@ -1,0 +1,66 @@
+"""Typed recipes: the shipped weights' recipes read back exactly, the command line and a
+notebook build the same recipe, and a run records what it ran."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from common.recipes import DataSpec, GlowRecipe, VAERecipe, shipped_recipe
+from common.train.__main__ import build_parser, recipe_from_arguments
+from common.weights import load_weights, read_manifest
+
+SHIPPED = sorted(name for name, entry in read_manifest().items() if "train" in entry)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_file_reads_back_as_the_recipe_that_made_it(name):
+    entry = read_manifest()[name]
+    recipe = shipped_recipe(name)
+    assert recipe.weights_name() == name
+    assert recipe.model_block() == entry["model"]
+    recorded = recipe.train_block()
+    assert {key: recorded[key] for key in entry["train"]} == entry["train"]
+    model = recipe.shipped_module(recipe.build())
+    load_weights(model, name)          # strict: the model block rebuilds the architecture exactly
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_recipe_s_command_builds_the_same_recipe(name):
+    recipe = shipped_recipe(name)
+    words = recipe.command().split()
+    assert words[:3] == ["python", "-m", "common.train"]
+    again = recipe_from_arguments(build_parser().parse_args(words[3:]))
+    assert dataclasses.replace(again, train=dataclasses.replace(again.train, out=None)) == recipe
+
+
+def test_recipes_are_frozen_and_quick_makes_a_shorter_copy():
+    recipe = GlowRecipe.from_options(image_size=32, steps=4000)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        recipe.train = None
+    quick = recipe.quick()
+    assert quick.train.steps < recipe.train.steps and quick.data.faces < recipe.data.faces
+    assert quick.train.warmup_steps <= quick.train.steps // 5
+    assert recipe.train.steps == 4000 and quick.glow == recipe.glow
+
+
+def test_burgess_capacity_schedule_ends_with_the_quick_run():
+    recipe = VAERecipe.from_options(kind="beta_b", steps=3000)
+    assert recipe.vae.c_stop_step == 3000
+    assert recipe.quick().vae.c_stop_step == recipe.quick().train.steps
+
+
+def test_a_run_ships_weights_whose_manifest_gives_back_its_recipe(tmp_path):
+    recipe = VAERecipe.from_options(kind="beta_h", steps=3, batch_size=8, data=DataSpec(faces=32))
+    recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, progress=False))
+    trained = recipe.run(save=True, weights_dir=tmp_path)
+    entry = read_manifest(tmp_path)["vae_beta_h.safetensors"]
+    assert entry["command"] == recipe.command()
+    assert entry["metrics"] == pytest.approx(trained.metrics) and trained.metrics["pixel_mse"] > 0
+    read_back = shipped_recipe("vae_beta_h.safetensors", folder=tmp_path)
+    assert read_back == dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, progress=True))
+    assert len(trained.history.steps) > 0 and not trained.model.training
+    assert torch.isfinite(next(trained.model.parameters())).all()
+
