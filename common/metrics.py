@@ -129,10 +129,10 @@ def edit_score(model, classifier, codes: torch.Tensor, vector: torch.Tensor, att
     read the faces with the classifier, and score success, leakage and watched attributes."""
     column = classifier.attribute(attribute)
     others = [k for k in range(len(classifier.attributes)) if k != column]
-    before = classifier.probabilities(model.decode(codes))
+    before = classifier.read(model.decode(codes)).probabilities
     score = EditScore(list(strengths), [], [], {name: [] for name in watch})
     for strength in strengths:
-        after = classifier.probabilities(model.decode(codes + strength * vector))
+        after = classifier.read(model.decode(codes + strength * vector)).probabilities
         score.success.append(success(after[:, column] > 0.5))
         score.leakage.append(attribute_leakage(before, after, others))
         for name in watch:
@@ -169,8 +169,8 @@ def high_frequency_energy(images: torch.Tensor) -> torch.Tensor:
 def attribute_agreement(classifier, originals: torch.Tensor, reconstructions: torch.Tensor) -> float:
     """Share of (face, attribute) pairs the classifier reads the same on the original and
     on its reconstruction: how well a model keeps attributes."""
-    before = classifier.probabilities(originals) > 0.5
-    after = classifier.probabilities(reconstructions) > 0.5
+    before = classifier.read(originals).probabilities > 0.5
+    after = classifier.read(reconstructions).probabilities > 0.5
     return float((before == after).float().mean())
 
 

@@ -38,6 +38,7 @@ from .arithmetic import decode_faces
 from .data import attribute_index
 from .latent import attribute_direction, coordinate, svm_boundary, unit
 from .metrics import attribute_leakage, frechet_distance, success
+from .models.classifier import Reading
 
 IDENTITY_FACTORS = ("face_width", "jaw", "brow_thickness", "skin_tone")
 MOTION_FACTORS = ("smile", "mouth_open", "eye_open", "brow_raise", "yaw", "roll")
@@ -136,18 +137,18 @@ class Judge:
 
     def __init__(self, classifier, real: Tensor) -> None:
         self.classifier = classifier
-        _, estimates = classifier.read(real)
+        estimates = classifier.read(real).factors
         self.scale = estimates.std(0) if classifier.factors else None     # a CelebA classifier has no factors
         self.real_features = classifier.features(real).numpy()
 
-    def _value(self, probabilities: Tensor, estimates: Tensor, spec: EditSpec) -> Tensor:
+    def _value(self, reading: Reading, spec: EditSpec) -> Tensor:
         if spec.reads == "factor":
-            return estimates[:, self.classifier.factor(spec.factor)]
-        return probabilities[:, self.classifier.attribute(spec.factor)]
+            return reading.factors[:, self.classifier.factor(spec.factor)]
+        return reading.probabilities[:, self.classifier.attribute(spec.factor)]
 
     def values(self, images: Tensor, spec: EditSpec) -> Tensor:
         """``[N]`` the classifier's reading of what ``spec`` reads in ``images [N,3,H,W]``."""
-        return self._value(*self.classifier.read(images), spec)
+        return self._value(self.classifier.read(images), spec)
 
     def realism(self, images: Tensor) -> float:
         return frechet_distance(self.classifier.features(images).numpy(), self.real_features)
@@ -156,17 +157,18 @@ class Judge:
         """The metrics above for ``codes [N,D]`` moved by ``strength * gap`` along the direction."""
         before = decode_faces(model, codes)
         after = decode_faces(model, codes + strength * direction.gap * direction.vector.to(codes.dtype))
-        (p0, e0), (p1, e1) = self.classifier.read(before), self.classifier.read(after)
-        c = self.classifier
-        v0, v1 = self._value(p0, e0, spec), self._value(p1, e1, spec)
-        others = [k for k, n in enumerate(c.attributes) if n not in spec.related]
-        metrics = {"before": success(spec.holds(v0)), "success": success(spec.holds(v1)),
-                   "target change": float((v1 - v0).mean() / strength),
-                   "attribute leakage": attribute_leakage(p0, p1, others)}
+        read_before, read_after = self.classifier.read(before), self.classifier.read(after)
+        value_before, value_after = self._value(read_before, spec), self._value(read_after, spec)
+        classifier = self.classifier
+        others = [k for k, name in enumerate(classifier.attributes) if name not in spec.related]
+        metrics = {"before": success(spec.holds(value_before)), "success": success(spec.holds(value_after)),
+                   "target change": float((value_after - value_before).mean() / strength),
+                   "attribute leakage": attribute_leakage(read_before.probabilities, read_after.probabilities,
+                                                          others)}
         if spec.reads == "factor":
-            moved = (e1 - e0).abs() / self.scale
-            motion = [c.factor(n) for n in MOTION_FACTORS if n != spec.factor]
-            identity = [c.factor(n) for n in IDENTITY_FACTORS]
+            moved = (read_after.factors - read_before.factors).abs() / self.scale
+            motion = [classifier.factor(name) for name in MOTION_FACTORS if name != spec.factor]
+            identity = [classifier.factor(name) for name in IDENTITY_FACTORS]
             metrics |= {"factor leakage": float(moved[:, motion].mean()),
                         "identity change": float(moved[:, identity].mean())}
         return metrics | {"realism (FD)": self.realism(after)}

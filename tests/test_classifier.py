@@ -37,7 +37,7 @@ def test_faces_of_other_sizes_are_resized_to_the_trained_size():
     faces = held_out_faces(n=16).images(slice(None))
     small = torch.nn.functional.interpolate(faces, size=32, mode="area")
     assert model.feature_maps(small)[0].shape[-1] == 64
-    assert model.probabilities(small).shape == (16, len(model.attributes))
+    assert model.read(small).probabilities.shape == (16, len(model.attributes))
 
 
 def test_feature_maps_and_embedding_shapes():

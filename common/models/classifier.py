@@ -9,6 +9,7 @@ Input ``[N,3,H,W]`` in [-1,1]; trained at 64x64, other sizes are resized to it f
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +29,13 @@ TRAINED_SIZE = 64
 def _block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out),
                          nn.ReLU(inplace=True))
+
+
+class Reading(NamedTuple):
+    """What ``AttributeClassifier.read`` returns for ``N`` faces."""
+
+    probabilities: Tensor   # [N, A] probability of each attribute
+    factors: Tensor         # [N, F] estimate of each SynthFaces factor (F = 0 on CelebA)
 
 
 class AttributeClassifier(nn.Module):
@@ -88,24 +96,22 @@ class AttributeClassifier(nn.Module):
         self.train(was_training)
         return outputs
 
-    def read(self, x: Tensor, batch: int = 256) -> tuple[Tensor, Tensor]:
-        """(attribute probabilities ``[N,A]``, factor estimates ``[N,F]``), in eval mode,
-        ``batch`` images at a time."""
+    def read(self, x: Tensor, batch: int = 256) -> Reading:
+        """What the classifier reads in faces ``x [N,3,H,W]``: ``Reading(probabilities [N,A],
+        factors [N,F])``, in eval mode, ``batch`` images at a time. The one way to get
+        probabilities (``read(x).probabilities``)."""
         outputs = self._in_batches(self, x, batch)
-        return (torch.sigmoid(torch.cat([logits for logits, _ in outputs])),
-                torch.cat([estimates for _, estimates in outputs]))
+        return Reading(torch.sigmoid(torch.cat([logits for logits, _ in outputs])),
+                       torch.cat([estimates for _, estimates in outputs]))
 
     def features(self, x: Tensor, batch: int = 256) -> Tensor:
         """``[N, 8w]`` pooled features of the last stage (the Frechet-distance space), in eval mode,
-        ``batch`` images at a time."""
+        ``batch`` images at a time. The one way to get features; ``feature_maps`` gives the
+        spatial activations of each stage (the DFC-VAE's perceptual loss compares those)."""
         return torch.cat(self._in_batches(self._pooled, x, batch))
 
-    def probabilities(self, x: Tensor, batch: int = 256) -> Tensor:
-        """``[N,A]`` attribute probabilities (``read``'s first half)."""
-        return self.read(x, batch)[0]
-
     def factor(self, name: str) -> int:
-        """Column of factor ``name`` in ``read``'s factor estimates."""
+        """Column of factor ``name`` in ``read``'s ``factors``."""
         if name not in self.factors:
             raise KeyError(f"the classifier does not estimate {name!r}; it estimates {', '.join(self.factors)}")
         return self.factors.index(name)
@@ -116,7 +122,7 @@ class AttributeClassifier(nn.Module):
         columns = [self.attribute(n) for n in names]
 
         def score(images: Tensor) -> dict[str, float]:
-            probs = self.probabilities(images)[0]
+            probs = self.read(images).probabilities[0]
             return {n: float(probs[c]) for n, c in zip(names, columns)}
 
         return score

@@ -182,7 +182,7 @@ def sample_quality(generator: PGGANGenerator, classifier, real: SynthFaces, n: i
     generator.train(was_training)
     images = real.images(slice(None))
     metrics = {"frechet": classifier_frechet(classifier, samples, images)}
-    read_samples, read_data = classifier.probabilities(samples) > 0.5, classifier.probabilities(images) > 0.5
+    read_samples, read_data = classifier.read(samples).probabilities > 0.5, classifier.read(images).probabilities > 0.5
     for name in QUALITY_ATTRIBUTES:
         column = classifier.attribute(name)
         metrics[f"sample/{name}"] = float(read_samples[:, column].float().mean())
