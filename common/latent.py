@@ -191,7 +191,7 @@ def sefa_directions(weight: Tensor, k: int = 10) -> Tensor:
     Returns:
         ``[k, D]`` unit directions, largest eigenvalue first.
     """
-    a = weight.detach().double().movedim(1, -1).reshape(-1, weight.shape[1])  # [out * ..., D]
+    a = weight.detach().cpu().double().movedim(1, -1).reshape(-1, weight.shape[1])  # [out * ..., D]
     a = a / a.norm(dim=1, keepdim=True)
     values, vectors = torch.linalg.eigh(a.T @ a)
     return vectors[:, values.argsort(descending=True)[:k]].T.float()
@@ -210,8 +210,8 @@ def pca_directions(activations: Tensor, codes: Tensor, k: int = 10, batch: int =
     from sklearn.decomposition import IncrementalPCA
 
     pca = IncrementalPCA(n_components=k, batch_size=max(batch, k))
-    x = activations.detach().double().numpy()
+    x = activations.detach().cpu().double().numpy()
     coordinates = torch.from_numpy(pca.fit_transform(x))                       # [N, k]
-    mapping = torch.linalg.lstsq(coordinates, codes.detach().double()).solution  # [k, D]
+    mapping = torch.linalg.lstsq(coordinates, codes.detach().cpu().double()).solution  # [k, D]
     directions = mapping / mapping.norm(dim=1, keepdim=True)
     return directions.float(), torch.from_numpy(pca.explained_variance_ratio_).float()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from torch import nn
 
-from .config import cache_dir, pick
+from .config import cache_dir, device, pick
 from .data.switch import celeba_crop, celeba_root, using_celeba
 from .models.classifier import load_classifier
 from .models.dfc import FeatureNetworkError, feature_network
@@ -48,8 +48,13 @@ def training_record(name: str) -> tuple[dict, Path]:
 
 
 def _on_data(model: str, load: Callable[..., nn.Module], name: str, steps: int, **options) -> nn.Module:
-    """``load(data=..., folder=...)`` for the current data, training ``model`` first when
-    CelebA has no weights for it yet (or fewer steps than ``steps``)."""
+    """``load(data=..., folder=...)`` for the current data, on ``common.device()`` (the GPU
+    when there is one), training ``model`` first when CelebA has no weights for it yet (or
+    fewer steps than ``steps``)."""
+    return _loaded(model, load, name, steps, **options).to(device())
+
+
+def _loaded(model: str, load: Callable[..., nn.Module], name: str, steps: int, **options) -> nn.Module:
     if not using_celeba():
         return load(data="synth")
     try:

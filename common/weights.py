@@ -13,7 +13,7 @@ import json
 import math
 import os
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
+from tqdm.auto import tqdm
 
 from .files import atomic_path, replace_together
 
@@ -245,9 +246,12 @@ class DownloadError(RuntimeError):
 
 
 def _http_get(url: str, target: Path, timeout: float = 60.0) -> None:
-    with urllib.request.urlopen(url, timeout=timeout) as response, open(target, "wb") as f:
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(target, "wb") as f, \
+            tqdm(total=int(response.headers.get("Content-Length") or 0) or None, unit="B", unit_scale=True,
+                 desc=target.name.removesuffix(".part"), leave=False) as bar:
         while block := response.read(1 << 20):
             f.write(block)
+            bar.update(len(block))
 
 
 def _gdown_get(url: str, target: Path) -> None:
@@ -284,3 +288,21 @@ def fetch(item: Download, getter: Callable[[str, Path], None] | None = None) -> 
     expected = f" (sha256 {item.sha256})" if item.sha256 else ""
     raise DownloadError(f"could not download {item.name}:\n  " + "\n  ".join(reasons)
                         + f"\nGet it by hand: {item.manual}\nand put it at {item.destination}{expected}.")
+
+
+def fetch_all(items: Sequence[Download], getter: Callable[[str, Path], None] | None = None) -> list[Path]:
+    """``fetch`` each of ``items`` under one progress bar (files already in place and
+    correct are kept); every failure is reported together at the end.
+
+    Raises:
+        DownloadError: one or more items could not be fetched (each one named, with how
+            to get it by hand); the others are in place."""
+    paths, failures = [], []
+    for item in tqdm(items, desc="downloads", unit="file"):
+        try:
+            paths.append(fetch(item, getter))
+        except DownloadError as error:
+            failures.append(str(error))
+    if failures:
+        raise DownloadError(f"{len(failures)} of {len(items)} files could not be fetched:\n\n" + "\n\n".join(failures))
+    return paths

@@ -24,3 +24,21 @@ def shared_fixtures():
             pytest.fail(f"{path} is missing: CI must run with ../shared beside the clone")
         pytest.skip(f"{path} not present (clone beside the shared folder to run this test)")
     return path
+
+
+@pytest.fixture(scope="session")
+def http_server(tmp_path_factory):
+    """``python -m http.server`` on 127.0.0.1 serving a folder; yields (folder, base url)."""
+    import re
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("served")
+    process = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"],
+                               cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        port = re.search(r"port (\d+)", process.stdout.readline()).group(1)
+        yield folder, f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,8 +1,5 @@
 import hashlib
 import json
-import re
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -10,20 +7,6 @@ from torch import nn
 
 from common.weights import (Download, DownloadError, Record, WeightsError, fetch, load_foreign_pth,
                             load_weights, manifest_config, read_manifest, save_weights)
-
-
-@pytest.fixture(scope="module")
-def http_server(tmp_path_factory):
-    """``python -m http.server`` on 127.0.0.1 serving a folder; yields (folder, base url)."""
-    folder = tmp_path_factory.mktemp("served")
-    process = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"],
-                               cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        port = re.search(r"port (\d+)", process.stdout.readline()).group(1)
-        yield folder, f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _item(tmp_path, url, content):

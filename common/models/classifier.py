@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..config import model_device
 from ..data.celeba_names import attribute_index
 from ..data.synth_factors import FACTOR_INDEX, SYNTH_ATTRIBUTES
 from ..data.synthfaces import SynthFaces
@@ -89,10 +90,12 @@ class AttributeClassifier(nn.Module):
 
     @torch.no_grad()
     def _in_batches(self, function, x: Tensor, batch: int) -> list:
-        """``function`` of each ``batch`` images of ``x``, in eval mode, without gradients."""
+        """``function`` of each ``batch`` images of ``x``, on the classifier's device, in eval
+        mode, without gradients."""
         was_training = self.training
         self.eval()
-        outputs = [function(x[i:i + batch]) for i in range(0, len(x), batch)]
+        device = model_device(self)
+        outputs = [function(x[i:i + batch].to(device)) for i in range(0, len(x), batch)]
         self.train(was_training)
         return outputs
 
@@ -101,14 +104,14 @@ class AttributeClassifier(nn.Module):
         factors [N,F])``, in eval mode, ``batch`` images at a time. The one way to get
         probabilities (``read(x).probabilities``)."""
         outputs = self._in_batches(self, x, batch)
-        return Reading(torch.sigmoid(torch.cat([logits for logits, _ in outputs])),
-                       torch.cat([estimates for _, estimates in outputs]))
+        return Reading(torch.sigmoid(torch.cat([logits for logits, _ in outputs])).to(x.device),
+                       torch.cat([estimates for _, estimates in outputs]).to(x.device))
 
     def features(self, x: Tensor, batch: int = 256) -> Tensor:
         """``[N, 8w]`` pooled features of the last stage (the Frechet-distance space), in eval mode,
         ``batch`` images at a time. The one way to get features; ``feature_maps`` gives the
         spatial activations of each stage (the DFC-VAE's perceptual loss compares those)."""
-        return torch.cat(self._in_batches(self._pooled, x, batch))
+        return torch.cat(self._in_batches(self._pooled, x, batch)).to(x.device)
 
     def factor(self, name: str) -> int:
         """Column of factor ``name`` in ``read``'s ``factors``."""

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .base import on_model_device
+
 
 @dataclass
 class GlowConfig:
@@ -59,7 +61,7 @@ class ActNorm(nn.Module):
         self.initialized.fill_(1)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        if not self.initialized and self.training:
+        if self.training and not self.initialized:
             self._initialise(x)
         logdet = x.shape[2] * x.shape[3] * self.logs.sum()
         return (x + self.bias) * torch.exp(self.logs), logdet.expand(len(x))
@@ -250,6 +252,7 @@ class Glow(nn.Module):
             log_p = log_p + level_log_p + logdet
         return eps_all, log_p
 
+    @on_model_device
     def encode(self, x: Tensor) -> Tensor:
         """``[N,3,H,W]`` in [-1,1] -> ``[N, latent_dim]`` standardised latents (exact)."""
         eps, _ = self.flow(x / 2.0)
@@ -273,6 +276,7 @@ class Glow(nn.Module):
             x = level.reverse(x, e)
         return x
 
+    @on_model_device
     def decode(self, codes: Tensor) -> Tensor:
         """``[N, latent_dim]`` -> ``[N,3,H,W]`` in [-1,1]. Codes far from the data can leave
         that range (or, with affine coupling, overflow); such pixels are clamped (NaN

@@ -11,6 +11,8 @@ import torch
 from sklearn.decomposition import PCA
 from torch import Tensor, nn
 
+from .base import on_model_device
+
 
 class PCAFaces(nn.Module):
     """Eigenfaces as a ``LatentModel``. Buffers: ``mean [P]``, ``components [D,P]``,
@@ -38,11 +40,13 @@ class PCAFaces(nn.Module):
         model.scale.copy_(torch.from_numpy(pca.explained_variance_).sqrt())
         return model
 
+    @on_model_device
     @torch.no_grad()
     def encode(self, x: Tensor) -> Tensor:
         """``[N,3,H,W]`` -> ``[N,D]`` whitened codes."""
         return ((x.reshape(len(x), -1) - self.mean) @ self.components.T) / self.scale
 
+    @on_model_device
     @torch.no_grad()
     def decode(self, z: Tensor) -> Tensor:
         """``[N,D]`` -> ``[N,3,H,W]`` clamped to [-1,1]."""

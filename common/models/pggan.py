@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..weights import WEIGHTS_DIR, Download, WeightsError, load_foreign_pth
+from .base import on_model_device
 
 
 @dataclass
@@ -109,6 +110,7 @@ class PGGANGenerator(nn.Module):
         out = self.render(z, lod)
         return F.interpolate(out, size=self.image_size, mode="nearest") if out.shape[-1] != self.image_size else out
 
+    @on_model_device
     def render(self, z: Tensor, lod: float | None = None) -> Tensor:
         """Render at level of detail ``lod`` at that level's own resolution: ``R / 2^ceil(lod)``
         pixels (``lod`` 0 is full resolution), without the layers above it."""
@@ -130,12 +132,14 @@ class PGGANGenerator(nn.Module):
             out = out + fade * (image - out)
         return out
 
+    @on_model_device
     def preview(self, z: Tensor, size: int) -> Tensor:
         """``[N, D]`` -> ``[N, 3, S, S]`` in [-1, 1]: the lowest level of detail whose resolution
         ``S`` is at least ``size`` (the full image when none is smaller), for dragging speed."""
         lod = max(0, min(self.levels - 1, int(math.log2(self.image_size / max(size, 4)))))
         return self.render(z, float(lod)).clamp(-1.0, 1.0)
 
+    @on_model_device
     def activations(self, z: Tensor, layer: int = 1) -> Tensor:
         """Output of block ``layer{layer}`` for latents ``[N, D]``, flattened to ``[N, F]``
         (GANSpace's early-layer features; ``layer=1`` is the 4x4 stage)."""
@@ -144,12 +148,14 @@ class PGGANGenerator(nn.Module):
             x = self.block(f"layer{k}")(x)
         return x.flatten(1)
 
+    @on_model_device
     def encode(self, x: Tensor, steps: int = 200) -> Tensor:
         """``[N,3,R,R]`` -> ``[N,D]`` by optimisation (``common.models.inversion.invert``)."""
         from .inversion import invert
 
         return invert(self, x, steps=steps)[0]
 
+    @on_model_device
     def decode(self, z: Tensor) -> Tensor:
         """``[N,D]`` -> ``[N,3,R,R]`` clamped to [-1,1]."""
         return self(z).clamp(-1.0, 1.0)

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from ..config import model_device
+from .base import on_model_device
 
 KINDS = ("vanilla", "beta_h", "beta_b")
 
@@ -81,19 +82,22 @@ class VAE(nn.Module):
         h = self.encoder(x)
         return self.to_mu(h), self.to_logvar(h).clamp(-30.0, 20.0)
 
+    @on_model_device
     def decode(self, z: Tensor) -> Tensor:
         """``[N,D]`` -> ``[N,3,H,W]`` in [-1,1]."""
         h = self.from_latent(z).view(len(z), self.config.channels[-1], self.bottom, self.bottom)
         return self.decoder(h)
 
+    @on_model_device
     def encode(self, x: Tensor) -> Tensor:
         """Deterministic code: the posterior mean ``[N,D]``."""
         return self.posterior(x)[0]
 
+    @on_model_device
     def encode_sample(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """A sampled code ``mu + sigma * eps`` (the write-up's variant), ``[N,D]``."""
         mu, logvar = self.posterior(x)
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device)
+        eps = torch.randn(mu.shape, generator=generator).to(mu.device)   # a CPU generator, any device
         return mu + eps * torch.exp(0.5 * logvar)
 
     def sample_latent(self, n: int, seed: int | None = None) -> Tensor:
@@ -147,9 +151,9 @@ def config_dict(config: VAEConfig) -> dict:
 def active_dimensions(model: VAE, images: Tensor, k: int) -> Tensor:
     """The ``k`` latent dimensions carrying the most information (largest mean KL over
     ``images``), ``[k]`` long, most active first. Unused dimensions have KL near 0."""
-    mu, logvar = model.eval().posterior(images)
+    mu, logvar = model.eval().posterior(images.to(model_device(model)))
     per_dim = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).mean(0)
-    return per_dim.argsort(descending=True)[:k]
+    return per_dim.argsort(descending=True)[:k].cpu()
 
 
 @torch.no_grad()
@@ -171,13 +175,14 @@ def evaluate_vae(model: VAE, images: Tensor, factors: Tensor | None = None) -> d
     from ..metrics import dci, factor_columns, mutual_information_gap
 
     model.eval()
+    device = model_device(model)
     mus, logvars, errors = [], [], []
     for start in range(0, len(images), 256):
-        x = images[start:start + 256]
+        x = images[start:start + 256].to(device)
         mu, logvar = model.posterior(x)
-        errors.append((model.decode(mu) - x).pow(2).flatten(1).sum(1))
-        mus.append(mu)
-        logvars.append(logvar)
+        errors.append((model.decode(mu) - x).pow(2).flatten(1).sum(1).cpu())
+        mus.append(mu.cpu())
+        logvars.append(logvar.cpu())
     mu, logvar, error = torch.cat(mus), torch.cat(logvars), torch.cat(errors)
     metrics = {"reconstruction_sse": float(error.mean()), "pixel_mse": float(error.mean() / images[0].numel()),
                "kl": float(kl_divergence(mu, logvar).mean())}

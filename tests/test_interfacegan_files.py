@@ -1,0 +1,57 @@
+"""InterFaceGAN's published files: every boundary has a registry entry whose hash is the
+published file's, and one call fetches the generator and all boundaries."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import pytest
+
+from common.models.interfacegan_files import (BOUNDARY_SHA256, fetch_interfacegan, interfacegan_downloads)
+from common.models.pggan import load_interfacegan_boundaries
+from common.weights import DownloadError, fetch_all, sha256_of
+
+
+def test_each_published_boundary_has_an_entry_with_its_hash(shared_fixtures):
+    published = sorted(shared_fixtures.glob("interfacegan_boundaries/*.npy"))
+    entries = {item.name: item for item in interfacegan_downloads()[1:]}
+    assert sorted(entries) == [path.name for path in published]
+    for path in published:
+        assert sha256_of(path) == entries[path.name].sha256
+        assert entries[path.name].urls[0].endswith(f"/boundaries/{path.name}")
+
+
+def test_the_boundaries_download_over_http_are_checked_and_load(shared_fixtures, http_server, tmp_path):
+    served, base = http_server
+    for path in shared_fixtures.glob("interfacegan_boundaries/*.npy"):
+        shutil.copy(path, served / path.name)
+    items = [replace(item, urls=(f"{base}/{item.name}",)) for item in interfacegan_downloads(tmp_path)[1:]]
+    paths = fetch_all(items)
+    assert sorted(path.name for path in paths) == sorted(item.name for item in items)
+    boundaries = load_interfacegan_boundaries(paths[0].parent)
+    assert sorted(boundaries) == sorted(BOUNDARY_SHA256)
+    assert all(abs(float(vector.norm()) - 1) < 1e-6 for vector in boundaries.values())
+
+
+def test_one_call_tries_every_file_and_names_each_one_that_failed(shared_fixtures, tmp_path):
+    tried = []
+
+    def only_boundaries(url: str, target) -> None:
+        tried.append(url)
+        name = url.rsplit("/", 1)[-1]
+        if not name.endswith(".npy"):
+            raise OSError("no network here")
+        content = (shared_fixtures / "interfacegan_boundaries" / name).read_bytes()
+        target.write_bytes(content if "smile" not in name else content[:-8] + b"\0" * 8)   # smile: damaged
+
+    with pytest.raises(DownloadError) as error:
+        fetch_interfacegan(tmp_path, getter=only_boundaries)
+    assert len(tried) == 1 + len(BOUNDARY_SHA256)
+    message = str(error.value)
+    assert message.startswith("2 of 16 files could not be fetched")
+    assert "pggan_celebahq.pth" in message and "no network here" in message
+    assert "pggan_celebahq_smile_boundary.npy" in message and "is not the expected" in message
+    folder = tmp_path / "interfacegan_boundaries"
+    assert len(list(folder.iterdir())) == len(BOUNDARY_SHA256) - 1     # nothing half-written, smile left out
+    assert not (tmp_path / "pggan_celebahq.pth").exists()
