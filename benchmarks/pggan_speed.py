@@ -80,12 +80,15 @@ def main() -> None:
     median, p90 = slider_latency(shipped)
     print(f"one slider move (SynthFaces 64x64 generator, CPU, decode + PNG): median {median:.1f} ms, p90 {p90:.1f} ms")
     big = PGGANGenerator(PGGANConfig()).eval()
-    for label, preview, settle in (("preview 64 px", 64, 60_000), ("preview 256 px", 256, 60_000),
-                                   ("full 1024 px", 64, 0)):     # a long settle: only the previews are timed
+    for label, preview, budget, settle in (("preview 64 px", 64, None, 60_000), ("preview 256 px", 256, None, 60_000),
+                                           ("adaptive preview, 150 ms budget", 64, 150, 60_000),
+                                           ("full 1024 px", 64, None, 0)):   # a long settle: only previews timed
         panel = EditPanel(big, {"a": torch.randn(big.latent_dim)}, display_size=256, preview_size=preview,
-                          settle_ms=settle)
+                          preview_budget_ms=budget, settle_ms=settle)
+        move_latency_ms(panel, 4)                          # warm-up (the adaptive panel finds its size here)
         times = sorted(move_latency_ms(panel, 8))
-        print(f"one slider move (InterFaceGAN 1024 layout, CPU, {label} -> 256 px image): "
+        drawn = f", drawn at {panel.preview_size} px" if panel.previews else ""
+        print(f"one slider move (InterFaceGAN 1024 layout, CPU, {label} -> 256 px image{drawn}): "
               f"median {times[len(times) // 2]:.0f} ms, largest {times[-1]:.0f} ms")
 
 

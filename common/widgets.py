@@ -36,8 +36,11 @@ class EditPanel:
     model's device; only the displayed image comes back to the CPU.
 
     A model larger than the display with a ``preview(codes, size)`` method (the 1024x1024
-    PGGAN) is drawn at ``preview_size`` pixels while a slider moves, and at full quality
-    once the sliders have rested ``settle_ms`` milliseconds (and for "save PNG").
+    PGGAN) is drawn at a preview resolution while a slider moves, and at full quality once
+    the sliders have rested ``settle_ms`` milliseconds (and for "save PNG"). The preview
+    starts at ``preview_size`` pixels and adapts to the machine (``adapt_preview_size``): it
+    halves while a move takes longer than ``preview_budget_ms`` and doubles, up to the
+    display size, while it takes under a quarter of it (a GPU previews at display size).
 
     Args:
         model: any ``LatentModel``.
@@ -50,8 +53,9 @@ class EditPanel:
         limit: slider half-range.
         display_size: the shown image's width in pixels.
         save_dir: where PNG and GIF files are written.
-        preview_size: the resolution drawn while dragging a large model (on a 2-core CPU the
-            1024 PGGAN takes about 2.4 s at 1024 px, 0.7 s at 256, 0.27 s at 64).
+        preview_size: the first resolution drawn while dragging a large model (on a 2-core
+            CPU the 1024 PGGAN takes about 2.4 s at 1024 px, 0.7 s at 256, 0.27 s at 64).
+        preview_budget_ms: the time one preview move should take (None: always ``preview_size``).
         settle_ms: with a preview, how long the sliders rest before the full-quality image.
     """
 
@@ -59,7 +63,7 @@ class EditPanel:
                  centres: dict[str, float] | None = None, units: dict[str, float] | None = None,
                  faces: Tensor | None = None, scorer=None, seed: int = 0, limit: float = 3.0,
                  display_size: int = 256, save_dir: str | Path = "edits", preview_size: int = 64,
-                 settle_ms: int = 300) -> None:
+                 preview_budget_ms: float | None = 150.0, settle_ms: int = 300) -> None:
         if not directions:
             raise ValueError("EditPanel needs at least one direction")
         self.model, self.faces, self.scorer, self.limit = model, faces, scorer, limit
@@ -68,6 +72,7 @@ class EditPanel:
         self.seed, self.save_dir, self._saved = seed, Path(save_dir), 0
         self._holding = False
         self.display_size, self.preview_size, self.settle_ms = display_size, preview_size, settle_ms
+        self.preview_budget_ms = preview_budget_ms
         self.previews = hasattr(model, "preview") and model.image_size > display_size and settle_ms > 0
         self._settle_timer: threading.Timer | None = None
         self.image = widgets.Image(format="png", width=display_size, height=display_size)
@@ -144,8 +149,13 @@ class EditPanel:
     def preview(self) -> None:
         """The current code at the model's preview resolution; the full image follows once
         the sliders have rested ``settle_ms``."""
+        start = time.perf_counter()
         with torch.no_grad():
             self._show(self.model.preview(self.code()[None], self.preview_size)[0].float().cpu())
+        if self.preview_budget_ms is not None:
+            elapsed_ms = (time.perf_counter() - start) * 1000
+            self.preview_size = adapt_preview_size(self.preview_size, elapsed_ms, self.preview_budget_ms,
+                                                   ceiling=self.display_size)
         if self._settle_timer is not None:
             self._settle_timer.cancel()
         self._settle_timer = threading.Timer(self.settle_ms / 1000, self.refresh)
@@ -251,6 +261,17 @@ class EditPanel:
         path = save_file(self.save_dir, self._next_name("gif"), buffer.getvalue())
         self.status.value = download_link(path, buffer.getvalue(), "image/gif")
         return path
+
+
+def adapt_preview_size(size: int, elapsed_ms: float, budget_ms: float, ceiling: int, floor: int = 16) -> int:
+    """The next preview resolution after a move that took ``elapsed_ms`` at ``size`` pixels:
+    half (not below ``floor``) when over ``budget_ms``, double (not above ``ceiling``) when
+    under a quarter of it (a level costs about four times the one below), else the same."""
+    if elapsed_ms > budget_ms and size // 2 >= floor:
+        return size // 2
+    if elapsed_ms < budget_ms / 4 and size * 2 <= ceiling:
+        return size * 2
+    return size
 
 
 def move_latency_ms(panel: EditPanel, moves: int = 60) -> list[float]:

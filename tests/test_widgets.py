@@ -206,6 +206,42 @@ def test_a_large_generator_previews_while_dragging_and_settles_to_full_quality(t
     assert Image.open(panel.save_png()).size == (64, 64)           # saved at full resolution
 
 
+def test_the_preview_resolution_halves_over_budget_and_doubles_well_under_it():
+    from common.widgets import adapt_preview_size
+
+    assert adapt_preview_size(64, 200.0, 150.0, ceiling=256) == 32
+    assert adapt_preview_size(16, 900.0, 150.0, ceiling=256) == 16          # the floor
+    assert adapt_preview_size(64, 30.0, 150.0, ceiling=256) == 128
+    assert adapt_preview_size(256, 1.0, 150.0, ceiling=256) == 256          # never above the display
+    assert adapt_preview_size(64, 100.0, 150.0, ceiling=256) == 64
+
+
+def test_a_panel_settles_on_the_largest_preview_its_machine_draws_within_budget(tmp_path, monkeypatch):
+    """A generator whose preview costs 0.05 ms per pixel, on a clock that only its work moves:
+    64 px (205 ms) is over the 150 ms budget, 32 px (51 ms) is within it and stays."""
+    import common.widgets
+    from common.models.pggan import PGGANConfig, PGGANGenerator
+
+    clock = [0.0]
+    monkeypatch.setattr(common.widgets.time, "perf_counter", lambda: clock[0])
+    torch.manual_seed(0)
+    generator = PGGANGenerator(PGGANConfig(latent_dim=16, resolution=128, channels=(8, 8, 8, 8, 4, 4))).eval()
+    real_preview = generator.preview
+
+    def costly_preview(codes, size):
+        clock[0] += 0.05e-3 * size * size
+        return real_preview(codes, size)
+
+    generator.preview = costly_preview
+    panel = EditPanel(generator, {"smile": torch.randn(16)}, display_size=64, preview_size=64,
+                      preview_budget_ms=150, settle_ms=60_000, save_dir=tmp_path)
+    sizes = []
+    for _ in range(4):
+        panel.sliders["smile"].value += 0.5
+        sizes.append(Image.open(io.BytesIO(panel.image.value)).size[0])
+    assert sizes == [64, 32, 32, 32]
+
+
 def test_display_bytes_keep_small_faces_lossless_and_shrink_large_ones():
     from common.images import display_bytes
 
