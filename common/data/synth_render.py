@@ -38,7 +38,7 @@ class _Head:
     u: Tensor
     v: Tensor
     pixel: float
-    f: dict[str, Tensor]
+    factors: dict[str, Tensor]
     half_width: Tensor
     yaw: Tensor
     skin: Tensor
@@ -77,7 +77,7 @@ class _Head:
         for name, value in picked.items():
             if isinstance(value, Tensor):
                 picked[name] = value[index]
-        picked["f"] = {name: value[index] for name, value in self.f.items()}
+        picked["factors"] = {name: value[index] for name, value in self.factors.items()}
         return _Head(**picked)
 
 
@@ -114,21 +114,21 @@ def _make_head(factors: Tensor, size: int) -> tuple[_Head, Tensor, Tensor]:
     dy = y - HEAD_CENTRE_Y
     u = (cos_r * x + sin_r * dy) / HEAD_HALF_HEIGHT
     v = (-sin_r * x + cos_r * dy) / HEAD_HALF_HEIGHT
-    f = {name: _param(factors, name) for name in FACTOR_INDEX}
-    half_width = 0.7 + 0.12 * f["face_width"]
-    light = f["light"]
+    by_name = {name: _param(factors, name) for name in FACTOR_INDEX}
+    half_width = 0.7 + 0.12 * by_name["face_width"]
+    light = by_name["light"]
     shade = 1.0 + 0.22 * light * (u / half_width).clamp(-1, 1) - 0.10 * (u / half_width) ** 2
-    skin = _skin_colour(f["skin_tone"].flatten()).reshape(n, 3, 1, 1)
-    hair = _HAIR[f["hair_colour"].flatten().long()].reshape(n, 3, 1, 1)
+    skin = _skin_colour(by_name["skin_tone"].flatten()).reshape(n, 3, 1, 1)
+    hair = _HAIR[by_name["hair_colour"].flatten().long()].reshape(n, 3, 1, 1)
     hair = hair * (1.0 + 0.15 * light * (u / half_width).clamp(-1, 1))
-    head = _Head(u, v, 2.0 / size / HEAD_HALF_HEIGHT, f, half_width, f["yaw"] * MAX_YAW,
+    head = _Head(u, v, 2.0 / size / HEAD_HALF_HEIGHT, by_name, half_width, by_name["yaw"] * MAX_YAW,
                  skin, hair, shade)
     return head, x, y
 
 
 def _background(h: _Head, x: Tensor, y: Tensor) -> Tensor:
-    bg = hsv_to_rgb(h.f["bg_hue"].flatten(), 0.35, h.f["bg_value"].flatten())
-    bg = bg.reshape(-1, 3, 1, 1) * (1.0 + 0.12 * h.f["light"] * x - 0.08 * y)
+    bg = hsv_to_rgb(h.factors["bg_hue"].flatten(), 0.35, h.factors["bg_value"].flatten())
+    bg = bg.reshape(-1, 3, 1, 1) * (1.0 + 0.12 * h.factors["light"] * x - 0.08 * y)
     return bg.clamp(0, 1).contiguous()
 
 
@@ -139,10 +139,10 @@ def _long_hair(canvas: Tensor, h: _Head) -> None:
 
 
 def _neck_and_shirt(canvas: Tensor, h: _Head) -> None:
-    neck = rounded_box(h.u, h.v - 1.3, 0.32 + 0.06 * h.f["male"], 0.6, 0.05)
+    neck = rounded_box(h.u, h.v - 1.3, 0.32 + 0.06 * h.factors["male"], 0.6, 0.05)
     paint(canvas, h.alpha(neck), h.skin * 0.78)
     shirt = ellipse(h.u, h.v - 1.95, 1.5, 0.75)
-    shirt_rgb = hsv_to_rgb(h.f["shirt_hue"].flatten(), 0.5, 0.55).reshape(-1, 3, 1, 1)
+    shirt_rgb = hsv_to_rgb(h.factors["shirt_hue"].flatten(), 0.5, 0.55).reshape(-1, 3, 1, 1)
     paint(canvas, h.alpha(shirt), shirt_rgb)
 
 
@@ -158,10 +158,10 @@ def _head_sdf(h: _Head) -> Tensor:
     """Signed distance to the head outline: an ellipse above the eyes; below, narrowed
     toward a pointed chin or squared toward a box, by the jaw factor."""
     lower = (h.v > 0).float()
-    width = h.half_width * (1.0 - lower * (0.28 - 0.2 * h.f["jaw"]) * h.v.clamp(0, 1) ** 2)
+    width = h.half_width * (1.0 - lower * (0.28 - 0.2 * h.factors["jaw"]) * h.v.clamp(0, 1) ** 2)
     oval = ellipse(h.u, h.v, width, 1.0)
     box = rounded_box(h.u, h.v, width, 1.0, 0.45)
-    return oval + lower * h.f["jaw"] * 0.8 * (box - oval)
+    return oval + lower * h.factors["jaw"] * 0.8 * (box - oval)
 
 
 def _face(canvas: Tensor, h: _Head) -> None:
@@ -171,118 +171,118 @@ def _face(canvas: Tensor, h: _Head) -> None:
 
 def _age_lines(canvas: Tensor, h: _Head) -> None:
     """Forehead and smile lines, darker with age."""
-    strength = ((h.f["age"] - 0.5) * 2.0).clamp(0, 1) * 0.55
+    strength = ((h.factors["age"] - 0.5) * 2.0).clamp(0, 1) * 0.55
     lines = torch.full_like(h.u, 1.0)
     for row in (-0.42, -0.52):
-        du, dv = h.place(0.0, row)
-        lines = torch.minimum(lines, capsule(du, dv, -0.25, 0.0, 0.25, 0.0, 0.008))
+        u_local, v_local = h.place(0.0, row)
+        lines = torch.minimum(lines, capsule(u_local, v_local, -0.25, 0.0, 0.25, 0.0, 0.008))
     for side in (-1.0, 1.0):
-        du, dv = h.place(side * 0.22, 0.42)
-        lines = torch.minimum(lines, capsule(du, dv, 0.0, -0.1, side * 0.07, 0.14, 0.008))
+        u_local, v_local = h.place(side * 0.22, 0.42)
+        lines = torch.minimum(lines, capsule(u_local, v_local, 0.0, -0.1, side * 0.07, 0.14, 0.008))
     paint(canvas, h.alpha(lines) * strength, h.skin * 0.62)
 
 
 def _eyes(canvas: Tensor, h: _Head) -> None:
-    f = h.f
-    height = 0.025 + 0.085 * f["eye_open"]
-    iris_rgb = (torch.tensor([0.30, 0.18, 0.10]) * (1 - f["iris_hue"].reshape(-1, 1))
-                + torch.tensor([0.25, 0.45, 0.70]) * f["iris_hue"].reshape(-1, 1))
-    lash = 0.012 + 0.012 * (1.0 - f["male"])
+    factors = h.factors
+    height = 0.025 + 0.085 * factors["eye_open"]
+    iris_rgb = (torch.tensor([0.30, 0.18, 0.10]) * (1 - factors["iris_hue"].reshape(-1, 1))
+                + torch.tensor([0.25, 0.45, 0.70]) * factors["iris_hue"].reshape(-1, 1))
+    lash = 0.012 + 0.012 * (1.0 - factors["male"])
     for side in (-1.0, 1.0):
-        du, dv = h.place(side * 0.3, -0.04)
-        eye = ellipse(du, dv, 0.15, height)
+        u_local, v_local = h.place(side * 0.3, -0.04)
+        eye = ellipse(u_local, v_local, 0.15, height)
         eye_alpha = h.alpha(eye)
         paint(canvas, eye_alpha, torch.tensor([0.96, 0.95, 0.93]).reshape(1, 3, 1, 1) * h.shade)
-        iris = ellipse(du, dv, 0.07, 0.07)
+        iris = ellipse(u_local, v_local, 0.07, 0.07)
         paint(canvas, torch.minimum(h.alpha(iris), eye_alpha), iris_rgb.reshape(-1, 3, 1, 1))
-        pupil = ellipse(du, dv, 0.03, 0.03)
+        pupil = ellipse(u_local, v_local, 0.03, 0.03)
         paint(canvas, torch.minimum(h.alpha(pupil), eye_alpha), _DARK.reshape(1, 3, 1, 1))
-        lid = torch.maximum(eye.abs() - lash, dv + 0.3 * height)
+        lid = torch.maximum(eye.abs() - lash, v_local + 0.3 * height)
         paint(canvas, h.alpha(lid), _DARK.reshape(1, 3, 1, 1) * 1.5)
 
 
 def _brows(canvas: Tensor, h: _Head) -> None:
-    f = h.f
-    lift = 0.12 * f["brow_raise"]
-    thick = 0.018 + 0.03 * f["brow_thickness"]
+    factors = h.factors
+    lift = 0.12 * factors["brow_raise"]
+    thick = 0.018 + 0.03 * factors["brow_thickness"]
     brows = torch.full_like(h.u, 1.0)
     for side in (-1.0, 1.0):
-        du, dv = h.place(side * 0.3, -0.22 - lift)
-        brows = torch.minimum(brows, capsule(du, dv, -side * 0.14, 0.02 - 0.3 * lift,
+        u_local, v_local = h.place(side * 0.3, -0.22 - lift)
+        brows = torch.minimum(brows, capsule(u_local, v_local, -side * 0.14, 0.02 - 0.3 * lift,
                                              side * 0.15, 0.03, thick))
     paint(canvas, h.alpha(brows), h.hair * 0.7)
 
 
 def _nose(canvas: Tensor, h: _Head) -> None:
-    side = torch.where(h.f["light"] >= 0, -1.0, 1.0)
-    du, dv = h.place(0.0, 0.0, depth=0.12)
-    ridge = capsule(du, dv, side * 0.05, 0.0, side * 0.07, 0.28, 0.018)
+    side = torch.where(h.factors["light"] >= 0, -1.0, 1.0)
+    u_local, v_local = h.place(0.0, 0.0, depth=0.12)
+    ridge = capsule(u_local, v_local, side * 0.05, 0.0, side * 0.07, 0.28, 0.018)
     paint(canvas, h.alpha(ridge) * 0.35, h.skin * 0.6)
-    base = ellipse(du, dv - 0.32, 0.11, 0.045)
+    base = ellipse(u_local, v_local - 0.32, 0.11, 0.045)
     paint(canvas, h.alpha(base) * 0.35, h.skin * 0.65)
     for s in (-1.0, 1.0):
-        nostril = ellipse(du - s * 0.05, dv - 0.33, 0.028, 0.016)
+        nostril = ellipse(u_local - s * 0.05, v_local - 0.33, 0.028, 0.016)
         paint(canvas, h.alpha(nostril) * 0.8, h.skin * 0.35)
 
 
 def _facial_hair(canvas: Tensor, h: _Head) -> None:
-    f = h.f
+    factors = h.factors
     colour = h.hair * 0.75
-    du, dv = h.place(0.0, 0.0)
-    beard = torch.maximum(_head_sdf(h), 0.3 + 0.25 * (1 - (du / h.half_width) ** 2) - dv)
-    paint(canvas, h.alpha(beard) * f["beard"] * 0.92, colour)
-    moustache = ellipse(du, dv - 0.47, 0.24, 0.055)
-    paint(canvas, h.alpha(moustache) * f["moustache"], colour)
-    goatee = ellipse(du, dv - 0.78, 0.14, 0.15)
-    paint(canvas, h.alpha(goatee) * f["goatee"], colour)
+    u_local, v_local = h.place(0.0, 0.0)
+    beard = torch.maximum(_head_sdf(h), 0.3 + 0.25 * (1 - (u_local / h.half_width) ** 2) - v_local)
+    paint(canvas, h.alpha(beard) * factors["beard"] * 0.92, colour)
+    moustache = ellipse(u_local, v_local - 0.47, 0.24, 0.055)
+    paint(canvas, h.alpha(moustache) * factors["moustache"], colour)
+    goatee = ellipse(u_local, v_local - 0.78, 0.14, 0.15)
+    paint(canvas, h.alpha(goatee) * factors["goatee"], colour)
 
 
 def _mouth(canvas: Tensor, h: _Head) -> None:
-    f = h.f
-    smile, opening = f["smile"], f["mouth_open"]
-    du, dv = h.place(0.0, 0.6)
+    factors = h.factors
+    smile, opening = factors["smile"], factors["mouth_open"]
+    u_local, v_local = h.place(0.0, 0.6)
     half = 0.21 + 0.09 * smile.clamp(min=0)
-    t = 1.0 - (du / half).clamp(-1, 1) ** 2            # 1 at the centre, 0 at the corners
+    t = 1.0 - (u_local / half).clamp(-1, 1) ** 2            # 1 at the centre, 0 at the corners
     centre = 0.2 * smile * (t - 0.6)                    # smile: centre down, corners up
     gap = (0.12 * opening + 0.06 * (smile - 0.4).clamp(min=0)) * t  # broad smiles part the lips
     top = centre - 0.012 - 0.3 * gap
     bottom = centre + 0.012 + gap
-    ends = du.abs() - half
-    lip_rgb = torch.where(f["lipstick"] > 0, _LIPSTICK.reshape(1, 3, 1, 1),
+    ends = u_local.abs() - half
+    lip_rgb = torch.where(factors["lipstick"] > 0, _LIPSTICK.reshape(1, 3, 1, 1),
                           h.skin * torch.tensor([0.82, 0.58, 0.58]).reshape(1, 3, 1, 1))
-    lips = torch.maximum(torch.maximum(top - 0.045 * t - dv, dv - bottom - 0.06 * t), ends - 0.01)
+    lips = torch.maximum(torch.maximum(top - 0.045 * t - v_local, v_local - bottom - 0.06 * t), ends - 0.01)
     paint(canvas, h.alpha(lips), lip_rgb * h.shade)
-    inside = torch.maximum(torch.maximum(top - dv, dv - bottom), ends)
+    inside = torch.maximum(torch.maximum(top - v_local, v_local - bottom), ends)
     paint(canvas, h.alpha(inside), torch.tensor([0.28, 0.05, 0.07]).reshape(1, 3, 1, 1))
-    teeth = torch.maximum(inside, dv - top - 0.05)
+    teeth = torch.maximum(inside, v_local - top - 0.05)
     paint(canvas, h.alpha(teeth) * ((opening > 0.3) | (smile > 0.6)).float(), torch.tensor([0.95, 0.94, 0.9]).reshape(1, 3, 1, 1))
 
 
 def _cap_outline(h: _Head) -> tuple[Tensor, Tensor]:
     """Signed distance to the skull's hair outline and the turned horizontal coordinate."""
-    uu = h.u + 0.12 * torch.sin(h.yaw)
-    return ellipse(uu, h.v + 0.06, h.half_width + 0.08, 1.08), uu
+    cap_u = h.u + 0.12 * torch.sin(h.yaw)
+    return ellipse(cap_u, h.v + 0.06, h.half_width + 0.08, 1.08), cap_u
 
 
 def _hair_cap(canvas: Tensor, h: _Head) -> None:
-    outline, uu = _cap_outline(h)
-    hairline = -0.55 + 0.62 * (uu / h.half_width).clamp(-1, 1) ** 4
+    outline, cap_u = _cap_outline(h)
+    hairline = -0.55 + 0.62 * (cap_u / h.half_width).clamp(-1, 1) ** 4
     paint(canvas, h.alpha(torch.maximum(outline, h.v - hairline)), h.hair)
 
 
 def _bangs(canvas: Tensor, h: _Head) -> None:
-    outline, uu = _cap_outline(h)
-    fringe_edge = -0.3 + 0.035 * torch.sin(uu * 38.0)
+    outline, cap_u = _cap_outline(h)
+    fringe_edge = -0.3 + 0.035 * torch.sin(cap_u * 38.0)
     paint(canvas, h.alpha(torch.maximum(outline, h.v - fringe_edge)), h.hair * 0.95)
 
 
 def _bald(canvas: Tensor, h: _Head) -> None:
     """Tufts above the ears and a shine on the crown."""
-    outline, uu = _cap_outline(h)
-    inner = ellipse(uu, h.v + 0.02, h.half_width - 0.06, 0.98)
+    outline, cap_u = _cap_outline(h)
+    inner = ellipse(cap_u, h.v + 0.02, h.half_width - 0.06, 0.98)
     tufts = torch.maximum(torch.maximum(outline + 0.02, -inner), torch.maximum(h.v - 0.1, -0.45 - h.v))
     paint(canvas, h.alpha(tufts), h.hair)
-    shine = ellipse(uu + 0.2 * h.f["light"], h.v + 0.72, 0.22, 0.1)
+    shine = ellipse(cap_u + 0.2 * h.factors["light"], h.v + 0.72, 0.22, 0.1)
     paint(canvas, h.alpha(shine) * 0.35, torch.ones(1, 3, 1, 1))
 
 
@@ -290,8 +290,8 @@ def _glasses(canvas: Tensor, h: _Head) -> None:
     frame = torch.full_like(h.u, 1.0)
     lens = torch.full_like(h.u, 1.0)
     for side in (-1.0, 1.0):
-        du, dv = h.place(side * 0.3, -0.04)
-        box = rounded_box(du, dv, 0.2, 0.14, 0.07)
+        u_local, v_local = h.place(side * 0.3, -0.04)
+        box = rounded_box(u_local, v_local, 0.2, 0.14, 0.07)
         frame = torch.minimum(frame, box.abs() - 0.022)
         lens = torch.minimum(lens, box)
     mid_u, mid_v = h.place(0.0, -0.08)
@@ -312,20 +312,21 @@ def render_faces(factors: Tensor, size: int = 64) -> Tensor:
     if not 32 <= size <= 256:
         raise ValueError(f"SynthFaces size must be 32..256 pixels, got {size}")
     h, x, y = _make_head(factors.float(), size)
-    f = h.f
+    factors = h.factors
     canvas = _background(h, x, y)
-    _draw_where(_long_hair, canvas, h, f["hair_style"] == 2)
+    _draw_where(_long_hair, canvas, h, factors["hair_style"] == 2)
     _neck_and_shirt(*h.band(canvas, 0.6, 1.5))
     _ears(*h.band(canvas, -0.15, 0.3))
     _face(*h.band(canvas, -1.1, 1.1))
-    _draw_where(_age_lines, *h.band(canvas, -0.6, 0.6), f["age"] > 0.5)
+    _draw_where(_age_lines, *h.band(canvas, -0.6, 0.6), factors["age"] > 0.5)
     _eyes(*h.band(canvas, -0.17, 0.09))
     _brows(*h.band(canvas, -0.4, -0.05))
     _nose(*h.band(canvas, -0.05, 0.4))
-    _draw_where(_facial_hair, *h.band(canvas, 0.2, 1.1), f["beard"] + f["moustache"] + f["goatee"] > 0)
+    bearded = factors["beard"] + factors["moustache"] + factors["goatee"] > 0
+    _draw_where(_facial_hair, *h.band(canvas, 0.2, 1.1), bearded)
     _mouth(*h.band(canvas, 0.4, 0.85))
-    _draw_where(_hair_cap, *h.band(canvas, -1.2, 0.15), f["hair_style"] > 0)
-    _draw_where(_bangs, *h.band(canvas, -1.2, -0.2), f["bangs"] > 0)
-    _draw_where(_bald, *h.band(canvas, -1.2, 0.15), f["hair_style"] == 0)
-    _draw_where(_glasses, *h.band(canvas, -0.22, 0.14), f["glasses"] > 0)
+    _draw_where(_hair_cap, *h.band(canvas, -1.2, 0.15), factors["hair_style"] > 0)
+    _draw_where(_bangs, *h.band(canvas, -1.2, -0.2), factors["bangs"] > 0)
+    _draw_where(_bald, *h.band(canvas, -1.2, 0.15), factors["hair_style"] == 0)
+    _draw_where(_glasses, *h.band(canvas, -0.22, 0.14), factors["glasses"] > 0)
     return canvas.clamp_(0.0, 1.0)
