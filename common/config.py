@@ -7,6 +7,7 @@ minutes. ``FES_CACHE`` moves the on-disk cache (default ``~/.cache/fes``).
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -39,8 +40,9 @@ def model_device(model) -> torch.device:
     """The device of ``model``'s parameters (or buffers, for a model made of buffers only);
     the CPU for a model that holds no tensors."""
     if isinstance(model, torch.nn.Module):
-        for tensor in (*model.parameters(), *model.buffers()):
-            return tensor.device
+        first = next(itertools.chain(model.parameters(), model.buffers()), None)   # lazily: on hot paths
+        if first is not None:
+            return first.device
     return torch.device("cpu")
 
 
