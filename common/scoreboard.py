@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .arithmetic import decode_faces
+from .arithmetic import decode_faces, encode_faces
 from .data import attribute_index
 from .latent import attribute_direction, coordinate, svm_boundary, unit
 from .metrics import attribute_leakage, frechet_distance, success
@@ -117,6 +117,18 @@ def svm_direction(codes: Tensor, values: Tensor, spec: EditSpec) -> Direction:
     """InterFaceGAN's boundary normal from the readings ``values [N]`` of ``codes``' faces."""
     boundary = svm_boundary(codes, values if spec.above else -values)
     return Direction(boundary.normal, gap_along(codes, sample_groups(values, spec), boundary.normal))
+
+
+def encoder_direction(model, faces, spec: EditSpec) -> Direction:
+    """An encoder's direction for ``spec``: the mean code of the faces of ``faces`` (a
+    ``FaceData``) where the edit holds minus that of the others."""
+    codes = encode_faces(model, faces.images(slice(None)))
+    return mean_difference(codes, spec.holds(truth(faces, spec)))
+
+
+def generator_direction(generator, samples: Tensor, judge: Judge, spec: EditSpec) -> Direction:
+    """A generator's InterFaceGAN direction for ``spec``, from its ``samples [N,D]`` as ``judge`` reads them."""
+    return svm_direction(samples, judge.values(decode_faces(generator, samples), spec), spec)
 
 
 def best_component(directions: Tensor, codes: Tensor, values: Tensor, spec: EditSpec) -> tuple[int, Direction]:

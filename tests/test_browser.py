@@ -1,6 +1,7 @@
 """A real browser drags a slider: JupyterLab on 127.0.0.1, Debian's Chromium driven by
-Playwright. It opens notebook 00, runs all cells, moves the EditPanel's first slider with
-the arrow keys and checks that the face and the readout changed; the screenshot is kept in
+Playwright. It opens notebook 00, runs all cells, drags the EditPanel's first slider
+(Smiling) to its end with the keyboard and checks that the readout changed and that the
+face changed where the mouth is, more than elsewhere; the screenshots are kept in
 ``runs/browser/``."""
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "runs" / "browser"
 NOTEBOOK = "00_synthfaces_data.ipynb"
+# Notebook 00's panel starts on faces.images(range(100, 132))[0]: training face 100 of
+# face_data("train", n=2_000, seed=0) in quick mode.
+PANEL_FACE = {"split": "train", "n": 2_000, "seed": 0, "index": 100}
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -75,7 +81,31 @@ def jupyterlab(tmp_path):
         log.close()
 
 
-def test_a_real_browser_moves_a_slider_and_the_face_changes(jupyterlab):
+def _mouth_region() -> tuple[np.ndarray, np.ndarray]:
+    """The panel's face ``[64,64,3]`` in [0,1], and ``[64,64]`` bool: where it changes when its
+    smile goes from frown (-1) to broad smile (+1), grown by 2 px."""
+    import torch
+
+    from common.data import SynthFaces, factor_sweep
+
+    faces = SynthFaces(n=PANEL_FACE["n"], size=64, seed=PANEL_FACE["seed"], split=PANEL_FACE["split"], cache=False)
+    factors = faces.factors[PANEL_FACE["index"]]
+    frown, smile = factor_sweep(factors, "smile", [-1.0, 1.0])
+    changed = ((smile - frown).abs().sum(0) / 2 > 0.1).float()
+    grown = torch.nn.functional.max_pool2d(changed[None, None], 5, stride=1, padding=2)[0, 0] > 0
+    face = faces.images([PANEL_FACE["index"]])[0].permute(1, 2, 0).add(1).div(2)
+    return face.numpy(), grown.numpy()
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    """A screenshot of the panel's image, back to ``[64,64,3]`` in [0,1]."""
+    import io
+
+    picture = Image.open(io.BytesIO(png)).convert("RGB").resize((64, 64), Image.BOX)
+    return np.asarray(picture, dtype=np.float32) / 255
+
+
+def test_a_real_browser_drags_smiling_and_the_mouth_changes(jupyterlab):
     from playwright.sync_api import sync_playwright
 
     base, token = jupyterlab
@@ -108,12 +138,23 @@ def test_a_real_browser_moves_a_slider_and_the_face_changes(jupyterlab):
         readout = panel.locator(".widget-readout").first
         page.wait_for_function("img => img.src.startsWith('blob:')", arg=image.element_handle())
         src_before, readout_before = image.get_attribute("src"), readout.inner_text()
+        before = image.screenshot(path=str(SHOTS / "face_before.png"))
         handle = panel.locator(".noUi-handle").first
         handle.focus()
-        for _ in range(12):
-            handle.press("ArrowRight")
+        handle.press("End")               # noUiSlider: the slider's maximum
         page.wait_for_function("([img, src]) => img.src !== src", arg=[image.element_handle(), src_before],
                                timeout=20_000)
+        page.wait_for_timeout(1500)       # the full-quality image follows once the slider rests
         assert readout.inner_text() != readout_before
+        after = image.screenshot(path=str(SHOTS / "face_after.png"))
         panel.screenshot(path=str(SHOTS / "edit_panel.png"))
         browser.close()
+    face, mouth = _mouth_region()
+    shown_before, shown_after = _pixels(before), _pixels(after)
+    likeness = np.corrcoef(face.ravel(), shown_before.ravel())[0, 1]
+    assert likeness > 0.8, f"the panel does not show {PANEL_FACE} (correlation {likeness:.2f}): update PANEL_FACE"
+    change = np.abs(shown_after - shown_before).mean(2)
+    inside, outside = change[mouth].mean(), change[~mouth].mean()
+    print(f"mean change: mouth region ({mouth.sum()} px) {inside:.3f}, elsewhere {outside:.3f}")
+    assert inside > 0.05, f"the mouth barely changed ({inside:.3f}); screenshots in {SHOTS}"
+    assert inside > 2 * outside, f"the mouth changed no more than the rest ({inside:.3f} vs {outside:.3f})"

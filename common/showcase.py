@@ -1,0 +1,80 @@
+"""The one gesture, shown: a held-out face per method with its smile slider at -2, 0 and +2.
+
+Strength is in the scoreboard's unit (``scoreboard.Direction``): 1 moves a code by the gap
+between the faces that smile and those that do not, so every method is moved by the same
+"typical change" whatever the scale of its latent space; 0 is the method's reconstruction.
+Under each face is the attribute classifier's reading of the smile factor (SynthFaces'
+Smiling rule: smile > 0.25) or, on CelebA, its probability of Smiling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from .arithmetic import decode_faces
+from .plot import labelled_rows, strength_labels
+from .scoreboard import Direction, EditSpec, Judge, truth
+
+STRENGTHS = (-2.0, 0.0, 2.0)
+DISPLAY_PX = 160       # each face's side in the saved figure (at least 128: nearest-neighbour)
+FIGURE_DPI = 100
+
+
+@dataclass
+class Strip:
+    """One method's row: the original face ``[3,H,W]``, its edits ``[S,3,H,W]`` at
+    ``strengths``, and the judge's reading of each (``[1+S]``, the original first)."""
+
+    face: Tensor
+    edits: Tensor
+    readings: Tensor
+
+
+def showcase_face(test, spec: EditSpec) -> int:
+    """Index of the first held-out face in ``test`` (a ``FaceData``) where ``spec`` does not
+    hold yet; on SynthFaces also looking straight ahead (|yaw| < 0.1), so the mouth is
+    seen whole."""
+    ready = ~spec.holds(truth(test, spec))
+    if hasattr(test, "factors"):
+        ready &= torch.from_numpy(test.factor("yaw")).abs() < 0.1
+    found = torch.nonzero(ready)
+    if len(found) == 0:
+        raise ValueError(f"no held-out face without {spec.name!r} among {len(test)}; use more held-out faces")
+    return int(found[0, 0])
+
+
+def edit_strip(model, code: Tensor, direction: Direction, face: Tensor, judge: Judge, spec: EditSpec,
+               strengths: Sequence[float] = STRENGTHS) -> Strip:
+    """Decode ``code [D]`` moved by each strength (in gaps) along ``direction``, and read
+    ``face [3,H,W]`` and every edit with ``judge``."""
+    steps = torch.tensor(list(strengths), dtype=code.dtype)[:, None] * direction.gap
+    edits = decode_faces(model, code[None].cpu() + steps * direction.vector.to(code.dtype).cpu()[None])
+    readings = judge.values(torch.cat([face[None], edits]), spec)
+    return Strip(face, edits, readings)
+
+
+def showcase_figure(strips: Mapping[str, Strip], spec: EditSpec, strengths: Sequence[float] = STRENGTHS,
+                    display_px: int = DISPLAY_PX) -> Figure:
+    """Rows of methods, columns face, then each strength; every face ``display_px`` wide
+    (nearest-neighbour, so a 32-px model shows its own pixels), its reading under it."""
+    rows = [torch.cat([strip.face[None], strip.edits]) for strip in strips.values()]
+    columns = ["held-out face"] + [f"{spec.name} {label}" for label in strength_labels(strengths)]
+    rows = [_upscaled(row, display_px) for row in rows]
+    fig = labelled_rows(rows, list(strips), columns, scale=display_px / FIGURE_DPI * 1.12)
+    unit = "P(Smiling)" if spec.reads == "attribute" else spec.factor
+    for axis, reading in zip(fig.axes, np.concatenate([strip.readings.numpy() for strip in strips.values()])):
+        axis.set_xlabel(f"{unit} {reading:+.2f}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _upscaled(images: Tensor, size: int) -> Tensor:
+    """``[N,3,h,w] -> [N,3,size,size]`` by repeating pixels (``size`` rounded up to a multiple of ``h``)."""
+    factor = -(-size // images.shape[-1])
+    return images.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1)

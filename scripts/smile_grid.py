@@ -1,0 +1,69 @@
+"""The README's first figure: one held-out face per method, its smile slider at -2, 0 and +2
+(``common.showcase``), from the shipped weights (or, with ``CELEBA_ROOT`` set, the CelebA
+ones). Prints each reading as a table too.
+
+    python scripts/smile_grid.py                      # writes docs/smile_grid.png
+    python scripts/smile_grid.py --out /tmp/grid.png --fit 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from common import face_data, plot, using_celeba  # noqa: E402
+from common.cli import whole_number  # noqa: E402
+from common.files import atomic_path  # noqa: E402
+from common.models.inversion import invert  # noqa: E402
+from common.scoreboard import Judge, edits_for, encoder_direction, generator_direction  # noqa: E402
+from common.showcase import STRENGTHS, edit_strip, showcase_face, showcase_figure  # noqa: E402
+from common.trained import classifier_on_data, glow_on_data, pggan_on_data, vae_on_data  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "smile_grid.png", help="PNG to write")
+    parser.add_argument("--fit", type=whole_number(100), default=10_000,
+                        help="training faces (and generator samples) that define each direction")
+    parser.add_argument("--held-out", type=whole_number(10), default=2_000, help="held-out faces to judge against")
+    parser.add_argument("--inversion-steps", type=whole_number(1), default=300,
+                        help="steps that find the generator's latent of the held-out face")
+    args = parser.parse_args(argv)
+
+    glow_size = 64 if using_celeba() else 32          # SynthFaces ships a 32x32 Glow
+    sizes = sorted({64, glow_size})
+    train = {size: face_data("train", n=args.fit, size=size) for size in sizes}
+    test = {size: face_data("test", n=args.held_out, size=size) for size in sizes}
+    judges = {size: Judge(classifier_on_data(size), test[size].images(slice(None))) for size in sizes}
+    smile = edits_for(test[64])[0]
+    chosen = showcase_face(test[64], smile)
+
+    strips = {}
+    for name, model in {"VAE": vae_on_data("vanilla"), "DFC-VAE": vae_on_data("dfc"),
+                        f"Glow ({glow_size}x{glow_size})": glow_on_data(glow_size)}.items():
+        size = model.image_size
+        face = test[size].images([chosen])
+        direction = encoder_direction(model, train[size], smile)
+        strips[name] = edit_strip(model, model.encode(face)[0], direction, face[0], judges[size], smile)
+    gan = pggan_on_data()
+    direction = generator_direction(gan, gan.sample_latent(args.fit, seed=0), judges[64], smile)
+    face = test[64].images([chosen])
+    code = invert(gan, face, steps=args.inversion_steps, progress=True)[0][0]
+    strips["PGGAN + InterFaceGAN"] = edit_strip(gan, code, direction, face[0], judges[64], smile)
+
+    columns = ["face", *(f"{s:+g}" for s in STRENGTHS)]
+    print(f"held-out face {chosen}; {smile.factor} read by the attribute classifier at each smile strength (gaps)")
+    print(plot.text_table([{"method": name, **dict(zip(columns, strip.readings.tolist()))}
+                           for name, strip in strips.items()], {column: "+.2f" for column in columns}))
+    figure = showcase_figure(strips, smile)
+    with atomic_path(args.out, suffix=".png") as tmp:
+        figure.savefig(tmp, dpi=100)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

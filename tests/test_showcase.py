@@ -1,0 +1,85 @@
+"""The README's smile figure: the face it picks, the strip it decodes, the figure it draws,
+and the script that writes it from the shipped weights."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import pytest
+import torch
+from PIL import Image
+
+from common.data import SynthFaces
+from common.models import PCAFaces
+from common.scoreboard import EDITS, Judge, encoder_direction
+from common.showcase import STRENGTHS, edit_strip, showcase_face, showcase_figure
+from common.trained import classifier_on_data
+
+matplotlib.use("Agg")
+ROOT = Path(__file__).resolve().parents[1]
+SMILE = EDITS[0]
+
+
+@pytest.fixture(scope="module")
+def setting():
+    train = SynthFaces(n=1500, size=64, seed=3)
+    test = SynthFaces(n=200, size=64, seed=3, split="test")
+    pca = PCAFaces.fit(train.images(slice(None)), 64)
+    judge = Judge(classifier_on_data(64), test.images(slice(None)))
+    return train, test, pca, judge
+
+
+def test_the_face_shown_does_not_smile_yet_and_looks_ahead(setting):
+    _, test, _, _ = setting
+    chosen = showcase_face(test, SMILE)
+    assert test.factor("smile")[chosen] <= SMILE.threshold
+    assert abs(test.factor("yaw")[chosen]) < 0.1
+
+
+def test_no_suitable_face_is_a_clear_error():
+    smiling = SynthFaces(n=400, size=32, seed=1, split="test")
+    always = type(SMILE)("smile", "smile", -10.0, True, ())   # every face "smiles"
+    with pytest.raises(ValueError, match="no held-out face without 'smile' among 400"):
+        showcase_face(smiling, always)
+
+
+def test_the_strip_moves_the_code_by_each_strength_in_gaps_and_reads_every_face(setting):
+    train, test, pca, judge = setting
+    direction = encoder_direction(pca, train, SMILE)
+    face = test.images([showcase_face(test, SMILE)])
+    code = pca.encode(face)[0]
+    strip = edit_strip(pca, code, direction, face[0], judge, SMILE)
+    assert strip.edits.shape == (len(STRENGTHS), 3, 64, 64)
+    for strength, edited in zip(STRENGTHS, strip.edits):
+        expected = pca.decode((code + strength * direction.gap * direction.vector)[None])[0]
+        assert torch.allclose(edited, expected, atol=1e-5)
+    assert torch.allclose(strip.edits[STRENGTHS.index(0.0)], pca.decode(code[None])[0], atol=1e-5)
+    assert torch.allclose(strip.readings, judge.values(torch.cat([face, strip.edits]), SMILE))
+
+
+def test_every_face_in_the_figure_is_at_least_128_pixels_wide(setting):
+    train, test, pca, judge = setting
+    direction = encoder_direction(pca, train, SMILE)
+    face = test.images([showcase_face(test, SMILE)])
+    strip = edit_strip(pca, pca.encode(face)[0], direction, face[0], judge, SMILE)
+    figure = showcase_figure({"PCA": strip, "PCA again": strip}, SMILE)
+    figure.canvas.draw()
+    assert len(figure.axes) == 2 * (1 + len(STRENGTHS))
+    for axis in figure.axes:
+        box = axis.get_window_extent()
+        assert min(box.width, box.height) >= 128, f"a face drawn {box.width:.0f}x{box.height:.0f} px"
+    assert figure.axes[0].get_xlabel() == f"smile {float(strip.readings[0]):+.2f}"
+
+
+def test_the_script_writes_the_readme_figure_from_the_shipped_weights(tmp_path):
+    out = tmp_path / "grid.png"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "smile_grid.py"), "--out", str(out),
+                           "--fit", "300", "--held-out", "100", "--inversion-steps", "3"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for method in ("VAE", "DFC-VAE", "Glow (32x32)", "PGGAN + InterFaceGAN"):
+        assert method in done.stdout
+    width, height = Image.open(out).size
+    assert width >= 4 * 128 and height >= 4 * 128
+    assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]    # nothing half-written beside it
