@@ -55,6 +55,11 @@ class WeightsError(RuntimeError):
     """A weights file is missing, damaged or does not fit; the message says what to do."""
 
 
+def history_path(name: str, folder: Path | None = None) -> Path:
+    """Where the training curves of weights file ``name`` live: ``NAME.history.json`` beside it."""
+    return (folder or weights_dir()) / name.replace(".safetensors", ".history.json")
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:

@@ -4,13 +4,15 @@ notebook build the same recipe, and a run records what it ran."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
 
-from common.recipes import DataSpec, GlowRecipe, VAERecipe, shipped_recipe
+from common.recipes import ClassifierRecipe, DataSpec, GlowRecipe, VAERecipe, shipped_recipe
 from common.train.__main__ import build_parser, recipe_from_arguments
-from common.weights import load_weights, read_manifest
+from common.train import History, read_history
+from common.weights import history_path, load_weights, read_manifest
 
 SHIPPED = sorted(name for name, entry in read_manifest().items() if "train" in entry)
 
@@ -63,4 +65,28 @@ def test_a_run_ships_weights_whose_manifest_gives_back_its_recipe(tmp_path):
     assert read_back == dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, progress=True))
     assert len(trained.history.steps) > 0 and not trained.model.training
     assert torch.isfinite(next(trained.model.parameters())).all()
+
+
+def test_every_run_ships_its_training_curves_and_how_much_they_still_fell(tmp_path):
+    recipe = ClassifierRecipe.from_options(steps=20, batch_size=8, data=DataSpec(faces=64))
+    recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, progress=False, log_every=1))
+    trained = recipe.run(save=True, weights_dir=tmp_path)
+    history = read_history(history_path("classifier.safetensors", tmp_path))
+    assert history.steps == trained.history.steps and history.values == trained.history.values
+    fall = read_manifest(tmp_path)["classifier.safetensors"]["metrics"]["loss_late_fall"]
+    assert fall == pytest.approx(history.late_fall("loss", 0.2))
+
+
+def test_late_fall_is_near_zero_on_a_plateau_and_large_while_the_loss_still_falls():
+    steps = list(range(10, 1001, 10))
+    falling, flat = History(), History()
+    for step in steps:
+        falling.add(step, {"loss": 1000.0 / step})
+        flat.add(step, {"loss": 1.0 + 0.01 * (-1) ** (step // 10)})
+    assert falling.late_fall("loss", 0.2) == pytest.approx((1000 * sum(1 / s for s in steps[60:80]) / 20
+                                                           - 1000 * sum(1 / s for s in steps[80:]) / 20)
+                                                          / (1000 * sum(1 / s for s in steps[60:80]) / 20))
+    assert falling.late_fall("loss", 0.2) > 0.1
+    assert abs(flat.late_fall("loss", 0.2)) < 0.001
+    assert math.isnan(History([5], {"loss": [1.0]}).late_fall("loss", 0.2))
 

@@ -7,6 +7,7 @@ evaluation. Nothing in it changes after construction; ``quick()`` and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,13 +18,14 @@ from torch import nn
 
 from ..data.celeba import CelebA
 from ..data.synthfaces import SynthFaces
-from ..train.loop import History, LossFn, TrainConfig, train
-from ..weights import Headline, Record, check_replacement, read_manifest, save_weights
-from ..weights import weights_dir as default_weights_dir
+from ..train.loop import History, LossFn, TrainConfig, save_history, train
+from ..weights import Headline, Record, check_replacement, history_path, read_manifest, save_weights
 from .data_spec import DataSpec
 
 QUICK_STEPS = 100         # a quick run: at most this many steps ...
 QUICK_FACES = 2_000       # ... on at most this many SynthFaces
+LATE_FRACTION = 0.2       # the plateau check compares the last fifth of a run with the fifth before
+LATE_FALL = "loss_late_fall"   # metric: relative fall of the training loss over the last fifth
 
 
 def _short(value: Any) -> str:
@@ -110,9 +112,6 @@ class Recipe:
         """Metrics measured before the first step (recorded beside the final ones)."""
         return {}
 
-    def after_saving(self, history: History, folder: Path) -> None:
-        """Anything the recipe ships beside the weights."""
-
     # -- shared ------------------------------------------------------------------------
     def train_block(self) -> dict:
         """The manifest's ``train`` block: the optimisation and ``loss_block()``."""
@@ -171,6 +170,9 @@ class Recipe:
         history = train(model, loss, training, recipe.train, on_log=on_log)
         shipped = recipe.shipped_module(model).cpu().eval()
         metrics = {**recipe.evaluate(shipped, held_out, weights_dir), **start}
+        late_fall = history.late_fall("loss", LATE_FRACTION)
+        if math.isfinite(late_fall):                 # undefined for a run of a few logged steps
+            metrics[LATE_FALL] = late_fall
         print(f"held-out metrics, measured on {held_out.describe()}:")
         for name, value in metrics.items():
             print(f"{name:<28}{value:.4f}")
@@ -186,5 +188,5 @@ class Recipe:
         name = self.weights_name()
         replaced = check_replacement(name, record.metrics, self.headline, force=force, folder=weights_dir)
         save_weights(model, name, record, folder=weights_dir)
-        self.after_saving(history, weights_dir or default_weights_dir())
+        save_history(history, history_path(name, weights_dir))
         print(f"saved: {replaced}")

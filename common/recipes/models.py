@@ -24,7 +24,7 @@ from ..models.glow import Glow, GlowConfig, glow_loss
 from ..models.pggan import SYNTH_PGGAN, PGGANConfig
 from ..models.pggan_training import ProgressiveGAN, progressive_gan_loss, sample_quality
 from ..models.vae import VAE, VAEConfig, config_dict, evaluate_vae, vae_loss
-from ..train.loop import History, LossFn, TrainConfig, save_history
+from ..train.loop import LossFn, TrainConfig
 from ..weights import Headline, WeightsError, shipped_name
 from .base import QUICK_STEPS, Recipe
 from .data_spec import DataSpec, RecipeError
@@ -268,7 +268,7 @@ def reading_classifier(data: DataSpec, weights_dir: Path | None, size: int = 64)
 class PGGANRecipe(Recipe):
     """Progressive growing 4x4 -> ``gan.resolution``, ``phase_steps`` per fade-in or stable
     phase; ships the averaged generator with its Frechet distance and attribute frequencies
-    (``pggan_training.sample_quality``) and the training curves (``*.history.json``)."""
+    (``pggan_training.sample_quality``)."""
 
     gan: PGGANConfig
     phase_steps: int
@@ -333,9 +333,6 @@ class PGGANRecipe(Recipe):
     def quick(self) -> PGGANRecipe:
         shorter = super().quick()
         return replace(shorter, phase_steps=min(self.phase_steps, max(1, shorter.train.steps // 10)))
-
-    def after_saving(self, history: History, folder: Path) -> None:
-        save_history(history, folder / self.weights_name().replace(".safetensors", ".history.json"))
 
 
 RECIPES: dict[str, type[Recipe]] = {recipe.model_name: recipe for recipe in

@@ -77,6 +77,19 @@ class History:
         for name, value in metrics.items():
             self.values.setdefault(name, []).append(value)
 
+    def late_fall(self, name: str = "loss", fraction: float = 0.2) -> float:
+        """How much ``name`` still fell at the end: the relative drop of its mean from the
+        second-to-last ``fraction`` of the run to the last one, ``(before - last) / |before|``.
+        Near 0 (under a percent or two) the curve has flattened; NaN with too few logs."""
+        end = self.steps[-1] if self.steps else 0
+        steps, values = torch.tensor(self.steps, dtype=torch.float64), torch.tensor(self.values.get(name, []))
+        last = steps > end * (1 - fraction)
+        before = (steps > end * (1 - 2 * fraction)) & ~last
+        if not last.any() or not before.any():
+            return float("nan")
+        earlier, later = values[before].double().mean(), values[last].double().mean()
+        return float((earlier - later) / earlier.abs())
+
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
