@@ -94,6 +94,19 @@ def loss_curves(history: Mapping[str, Sequence[float]], xlabel: str = "step",
     return fig
 
 
+def training_curves(history, keys: Sequence[str] = ("loss",), title: str | None = None,
+                    fraction: float = 0.2) -> Figure:
+    """A run's logged ``keys`` (``train.History``) against the step, the last ``fraction`` of
+    the run shaded, and in the legend how much each still fell there (``History.late_fall``):
+    a curve that has flattened falls by a percent or less."""
+    labels = {key: f"{key} (last {fraction:.0%} of the run: {-100 * history.late_fall(key, fraction):+.1f}%)"
+              for key in keys}
+    fig = loss_curves({labels[key]: history.values[key] for key in keys}, steps=history.steps, title=title)
+    end = history.steps[-1]
+    fig.axes[0].axvspan(end * (1 - fraction), end, color="grey", alpha=0.15, lw=0)
+    return fig
+
+
 def text_table(rows: Sequence[Mapping[str, object]], formats: Mapping[str, str] | None = None) -> str:
     """Rows of equal keys as an aligned plain-text table; ``formats[prefix]`` is the format
     spec (``".0%"``, ``".3f"``) of every column whose name starts with ``prefix``."""

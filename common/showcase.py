@@ -19,7 +19,7 @@ from torch import Tensor
 
 from .arithmetic import decode_faces
 from .plot import labelled_rows, strength_labels
-from .scoreboard import Direction, EditSpec, Judge, truth
+from .scoreboard import Direction, EditSpec, Judge, encoder_direction, truth
 
 STRENGTHS = (-2.0, 0.0, 2.0)
 DISPLAY_PX = 160       # each face's side in the saved figure (at least 128: nearest-neighbour)
@@ -57,6 +57,15 @@ def edit_strip(model, code: Tensor, direction: Direction, face: Tensor, judge: J
     edits = decode_faces(model, code[None].cpu() + steps * direction.vector.to(code.dtype).cpu()[None])
     readings = judge.values(torch.cat([face[None], edits]), spec)
     return Strip(face, edits, readings)
+
+
+def encoder_strip(model, train, test, judge: Judge, spec: EditSpec, strengths: Sequence[float] = STRENGTHS) -> Strip:
+    """An encoder's strip: ``test``'s showcase face (``showcase_face``), encoded and moved
+    along the direction fitted on ``train`` (``scoreboard.encoder_direction``); ``train`` and
+    ``test`` are ``FaceData`` at the model's size."""
+    face = test.images([showcase_face(test, spec)])
+    direction = encoder_direction(model, train, spec)
+    return edit_strip(model, model.encode(face)[0], direction, face[0], judge, spec, strengths)
 
 
 def showcase_figure(strips: Mapping[str, Strip], spec: EditSpec, strengths: Sequence[float] = STRENGTHS,

@@ -23,7 +23,8 @@ from .models.glow import load_glow
 from .models.pggan import load_pggan
 from .models.vae import load_vae
 from .recipes import RECIPES, DataSpec
-from .weights import WeightsError, read_manifest, weights_dir
+from .train import History, read_history
+from .weights import WeightsError, history_path, read_manifest, weights_dir
 
 
 def models_folder() -> Path:
@@ -45,6 +46,17 @@ def training_record(name: str) -> tuple[dict, Path]:
             return entry, folder
     raise WeightsError(f"no manifest lists {name} (looked in {weights_dir()} and {models_folder()}); "
                        "load the model with common.trained first, which trains it when needed")
+
+
+def shipped_history(name: str) -> History:
+    """The training curves of weights file ``name`` (``NAME.history.json`` beside it, in the
+    folder ``training_record`` finds)."""
+    _, folder = training_record(name)
+    path = history_path(name, folder)
+    if not path.exists():
+        raise WeightsError(f"{path} is missing: {name} was shipped without its training curves; "
+                           "retrain it with python -m common.train ... --save, which writes them")
+    return read_history(path)
 
 
 def _on_data(model: str, load: Callable[..., nn.Module], name: str, steps: int, **options) -> nn.Module:

@@ -19,8 +19,8 @@ from common import face_data, plot, using_celeba  # noqa: E402
 from common.cli import whole_number  # noqa: E402
 from common.files import atomic_path  # noqa: E402
 from common.models.inversion import invert  # noqa: E402
-from common.scoreboard import Judge, edits_for, encoder_direction, generator_direction  # noqa: E402
-from common.showcase import STRENGTHS, edit_strip, showcase_face, showcase_figure  # noqa: E402
+from common.scoreboard import Judge, edits_for, generator_direction  # noqa: E402
+from common.showcase import STRENGTHS, edit_strip, encoder_strip, showcase_face, showcase_figure  # noqa: E402
 from common.trained import classifier_on_data, glow_on_data, pggan_on_data, vae_on_data  # noqa: E402
 
 
@@ -42,13 +42,10 @@ def main(argv: list[str] | None = None) -> None:
     smile = edits_for(test[64])[0]
     chosen = showcase_face(test[64], smile)
 
-    strips = {}
-    for name, model in {"VAE": vae_on_data("vanilla"), "DFC-VAE": vae_on_data("dfc"),
-                        f"Glow ({glow_size}x{glow_size})": glow_on_data(glow_size)}.items():
-        size = model.image_size
-        face = test[size].images([chosen])
-        direction = encoder_direction(model, train[size], smile)
-        strips[name] = edit_strip(model, model.encode(face)[0], direction, face[0], judges[size], smile)
+    encoders = {"VAE": vae_on_data("vanilla"), "DFC-VAE": vae_on_data("dfc"),
+                f"Glow ({glow_size}x{glow_size})": glow_on_data(glow_size)}
+    strips = {name: encoder_strip(model, train[model.image_size], test[model.image_size], judges[model.image_size],
+                                  smile) for name, model in encoders.items()}
     gan = pggan_on_data()
     direction = generator_direction(gan, gan.sample_latent(args.fit, seed=0), judges[64], smile)
     face = test[64].images([chosen])

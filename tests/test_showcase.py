@@ -83,3 +83,26 @@ def test_the_script_writes_the_readme_figure_from_the_shipped_weights(tmp_path):
     width, height = Image.open(out).size
     assert width >= 4 * 128 and height >= 4 * 128
     assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]    # nothing half-written beside it
+
+
+def test_training_curves_shade_the_last_fifth_and_say_how_much_it_still_fell():
+    from common import plot
+    from common.train import History
+
+    history = History()
+    for step in range(10, 1001, 10):
+        history.add(step, {"loss": 1000.0 / step})
+    figure = plot.training_curves(history, ("loss",))
+    label = figure.axes[0].get_legend().get_texts()[0].get_text()
+    assert label == f"loss (last 20% of the run: {-100 * history.late_fall('loss', 0.2):+.1f}%)"
+    shaded = figure.axes[0].patches[0]
+    assert shaded.get_x() == pytest.approx(800) and shaded.get_x() + shaded.get_width() == pytest.approx(1000)
+
+
+def test_a_shipped_model_without_its_curves_says_how_to_get_them(tmp_path, monkeypatch):
+    from common import trained
+    from common.weights import WeightsError
+
+    monkeypatch.setattr(trained, "training_record", lambda name: ({}, tmp_path))
+    with pytest.raises(WeightsError, match="vae_dfc.history.json is missing.*python -m common.train"):
+        trained.shipped_history("vae_dfc.safetensors")
