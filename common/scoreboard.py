@@ -24,7 +24,8 @@ Judged (``Judge.score``) for the edited faces:
   factors, in data std;
 - identity change (SynthFaces only): mean |change| of the identity factors (face width,
   jaw, brow thickness, skin tone), in data std;
-- realism: Frechet distance in classifier features between the edited faces and real ones.
+- realism: Frechet distance in classifier features between the edited faces and real ones
+  (and, to compare with, between the unedited decodes and real ones).
 """
 
 from __future__ import annotations
@@ -183,4 +184,4 @@ class Judge:
             identity = [classifier.factor(name) for name in IDENTITY_FACTORS]
             metrics |= {"factor leakage": float(moved[:, motion].mean()),
                         "identity change": float(moved[:, identity].mean())}
-        return metrics | {"realism (FD)": self.realism(after)}
+        return metrics | {"realism (FD)": self.realism(after), "realism before (FD)": self.realism(before)}
