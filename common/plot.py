@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from .images import to_uint8
+from .train.loop import LATE_FRACTION, History
 
 
 def image_grid(images: Tensor, ncol: int = 8, titles: Sequence[str] | None = None,
@@ -94,8 +95,8 @@ def loss_curves(history: Mapping[str, Sequence[float]], xlabel: str = "step",
     return fig
 
 
-def training_curves(history, keys: Sequence[str] = ("loss",), title: str | None = None,
-                    fraction: float = 0.2) -> Figure:
+def training_curves(history: History, keys: Sequence[str] = ("loss",), title: str | None = None,
+                    fraction: float = LATE_FRACTION) -> Figure:
     """A run's logged ``keys`` (``train.History``) against the step, the last ``fraction`` of
     the run shaded, and in the legend how much each still fell there (``History.late_fall``):
     a curve that has flattened falls by a percent or less."""

@@ -72,9 +72,8 @@ def showcase_figure(strips: Mapping[str, Strip], spec: EditSpec, strengths: Sequ
                     display_px: int = DISPLAY_PX) -> Figure:
     """Rows of methods, columns face, then each strength; every face ``display_px`` wide
     (nearest-neighbour, so a 32-px model shows its own pixels), its reading under it."""
-    rows = [torch.cat([strip.face[None], strip.edits]) for strip in strips.values()]
+    rows = [_upscaled(torch.cat([strip.face[None], strip.edits]), display_px) for strip in strips.values()]
     columns = ["held-out face"] + [f"{spec.name} {label}" for label in strength_labels(strengths)]
-    rows = [_upscaled(row, display_px) for row in rows]
     fig = labelled_rows(rows, list(strips), columns, scale=display_px / FIGURE_DPI * 1.12)
     unit = "P(Smiling)" if spec.reads == "attribute" else spec.factor
     for axis, reading in zip(fig.axes, np.concatenate([strip.readings.numpy() for strip in strips.values()])):

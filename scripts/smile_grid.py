@@ -20,7 +20,7 @@ from common.cli import whole_number  # noqa: E402
 from common.files import atomic_path  # noqa: E402
 from common.models.inversion import invert  # noqa: E402
 from common.scoreboard import Judge, edits_for, generator_direction  # noqa: E402
-from common.showcase import STRENGTHS, edit_strip, encoder_strip, showcase_face, showcase_figure  # noqa: E402
+from common.showcase import FIGURE_DPI, STRENGTHS, edit_strip, encoder_strip, showcase_face, showcase_figure  # noqa: E402
 from common.trained import classifier_on_data, glow_on_data, pggan_on_data, vae_on_data  # noqa: E402
 
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
                            for name, strip in strips.items()], {column: "+.2f" for column in columns}))
     figure = showcase_figure(strips, smile)
     with atomic_path(args.out, suffix=".png") as tmp:
-        figure.savefig(tmp, dpi=100)
+        figure.savefig(tmp, dpi=FIGURE_DPI)
     print(f"wrote {args.out}")
 
 

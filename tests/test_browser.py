@@ -87,14 +87,15 @@ def _mouth_region() -> tuple[np.ndarray, np.ndarray]:
     import torch
 
     from common.data import SynthFaces, factor_sweep
+    from common.images import to_uint8
 
     faces = SynthFaces(n=PANEL_FACE["n"], size=64, seed=PANEL_FACE["seed"], split=PANEL_FACE["split"], cache=False)
     factors = faces.factors[PANEL_FACE["index"]]
     frown, smile = factor_sweep(factors, "smile", [-1.0, 1.0])
     changed = ((smile - frown).abs().sum(0) / 2 > 0.1).float()
     grown = torch.nn.functional.max_pool2d(changed[None, None], 5, stride=1, padding=2)[0, 0] > 0
-    face = faces.images([PANEL_FACE["index"]])[0].permute(1, 2, 0).add(1).div(2)
-    return face.numpy(), grown.numpy()
+    face = to_uint8(faces.images([PANEL_FACE["index"]]))[0].astype(np.float32) / 255
+    return face, grown.numpy()
 
 
 def _pixels(png: bytes) -> np.ndarray:

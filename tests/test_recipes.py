@@ -83,9 +83,8 @@ def test_late_fall_is_near_zero_on_a_plateau_and_large_while_the_loss_still_fall
     for step in steps:
         falling.add(step, {"loss": 1000.0 / step})
         flat.add(step, {"loss": 1.0 + 0.01 * (-1) ** (step // 10)})
-    assert falling.late_fall("loss", 0.2) == pytest.approx((1000 * sum(1 / s for s in steps[60:80]) / 20
-                                                           - 1000 * sum(1 / s for s in steps[80:]) / 20)
-                                                          / (1000 * sum(1 / s for s in steps[60:80]) / 20))
+    earlier, last = (sum(1000.0 / s for s in window) / 20 for window in (steps[60:80], steps[80:]))
+    assert falling.late_fall("loss", 0.2) == pytest.approx((earlier - last) / earlier)
     assert falling.late_fall("loss", 0.2) > 0.1
     assert abs(flat.late_fall("loss", 0.2)) < 0.001
     assert math.isnan(History([5], {"loss": [1.0]}).late_fall("loss", 0.2))

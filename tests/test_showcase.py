@@ -12,7 +12,7 @@ from PIL import Image
 
 from common.data import SynthFaces
 from common.models import PCAFaces
-from common.scoreboard import EDITS, Judge, encoder_direction
+from common.scoreboard import EDITS, EditSpec, Judge, encoder_direction
 from common.showcase import STRENGTHS, edit_strip, showcase_face, showcase_figure
 from common.trained import classifier_on_data
 
@@ -39,7 +39,7 @@ def test_the_face_shown_does_not_smile_yet_and_looks_ahead(setting):
 
 def test_no_suitable_face_is_a_clear_error():
     smiling = SynthFaces(n=400, size=32, seed=1, split="test")
-    always = type(SMILE)("smile", "smile", -10.0, True, ())   # every face "smiles"
+    always = EditSpec("smile", "smile", -10.0, True, ())   # every face "smiles"
     with pytest.raises(ValueError, match="no held-out face without 'smile' among 400"):
         showcase_face(smiling, always)
 

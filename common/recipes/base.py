@@ -18,13 +18,12 @@ from torch import nn
 
 from ..data.celeba import CelebA
 from ..data.synthfaces import SynthFaces
-from ..train.loop import History, LossFn, TrainConfig, save_history, train
+from ..train.loop import LATE_FRACTION, History, LossFn, TrainConfig, save_history, train
 from ..weights import Headline, Record, check_replacement, history_path, read_manifest, save_weights
 from .data_spec import DataSpec
 
 QUICK_STEPS = 100         # a quick run: at most this many steps ...
 QUICK_FACES = 2_000       # ... on at most this many SynthFaces
-LATE_FRACTION = 0.2       # the plateau check compares the last fifth of a run with the fifth before
 LATE_FALL = "loss_late_fall"   # metric: relative fall of the training loss over the last fifth
 
 

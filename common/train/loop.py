@@ -65,6 +65,9 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.seed must be 0 or more, got {self.seed}")
 
 
+LATE_FRACTION = 0.2   # the plateau check compares the last fifth of a run with the fifth before
+
+
 @dataclass
 class History:
     """Logged metrics: ``values[name][i]`` is the mean over the steps before ``steps[i]``."""
@@ -77,7 +80,7 @@ class History:
         for name, value in metrics.items():
             self.values.setdefault(name, []).append(value)
 
-    def late_fall(self, name: str = "loss", fraction: float = 0.2) -> float:
+    def late_fall(self, name: str = "loss", fraction: float = LATE_FRACTION) -> float:
         """How much ``name`` still fell at the end: the relative drop of its mean from the
         second-to-last ``fraction`` of the run to the last one, ``(before - last) / |before|``.
         Near 0 (under a percent or two) the curve has flattened; NaN with too few logs."""
