@@ -14,7 +14,7 @@ import time
 import numpy as np
 import torch
 
-from common.data import SynthFaces, average_factors, changed_pixels, render_faces, sample_factors
+from common.data import SynthFaces, average_factors, changed_region, render_faces, sample_factors
 
 
 def faces_per_second(size: int, batch: int, total: int) -> float:
@@ -51,7 +51,7 @@ def main() -> None:
     average = average_factors()
     for name, low, high in (("smile", -1.0, 1.0), ("smile", 0.0, 1.0), ("eye_open", 0.0, 1.0),
                             ("mouth_open", 0.0, 1.0), ("yaw", 0.0, 1.0)):
-        print(f"{name:<34}{low:>6}{high:>7}{changed_pixels(average, name, low, high):>28,}")
+        print(f"{name:<34}{low:>6}{high:>7}{int(changed_region(average, name, low, high).sum()):>28,}")
 
 
 if __name__ == "__main__":

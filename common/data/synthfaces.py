@@ -152,14 +152,17 @@ def average_factors(n: int = 1000, seed: int = 0) -> np.ndarray:
     return average.astype(np.float32)
 
 
-def changed_pixels(factors: np.ndarray, name: str, low: float, high: float, size: int = 64,
-                   threshold: float = 0.1) -> int:
-    """How many pixels move when one factor goes from ``low`` to ``high``: those whose
+def changed_region(factors: np.ndarray, name: str, low: float, high: float, size: int = 64,
+                   threshold: float = 0.1) -> Tensor:
+    """Where a face changes when one factor goes from ``low`` to ``high``: the pixels whose
     summed RGB change (in [0, 1] units) exceeds ``threshold``.
 
     Args:
         factors: ``[F]`` one face's factors, e.g. ``average_factors()``.
+
+    Returns:
+        ``[size, size]`` bool; its sum is the number of changed pixels.
     """
     low_face, high_face = factor_sweep(factors, name, [low, high], size)
     change = (low_face - high_face).abs().sum(0) / 2.0   # [-1, 1] images: halve to [0, 1] units
-    return int((change > threshold).sum())
+    return change > threshold
