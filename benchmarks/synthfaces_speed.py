@@ -1,7 +1,9 @@
-"""SynthFaces speed on one CPU core: render throughput per size, and a cached reload.
+"""SynthFaces speed on one CPU core (render throughput per size, and a cached reload) and
+how visible its expressions are (pixels that change from one extreme to the other).
 
     python benchmarks/synthfaces_speed.py            # prints a table
-Target (issue 2): at least 2,000 faces/s at 64x64 on one core.
+Targets: at least 2,000 faces/s at 64x64 on one core (issue 2); frown to broad smile
+changes at least 250 pixels of the average 64x64 face (issue 12).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 import numpy as np
 import torch
 
-from common.data import SynthFaces, render_faces, sample_factors
+from common.data import SynthFaces, average_factors, changed_region, render_faces, sample_factors
 
 
 def faces_per_second(size: int, batch: int, total: int) -> float:
@@ -44,6 +46,12 @@ def main() -> None:
         warm = time.perf_counter() - start
     print(f"{'SynthFaces(10k) first use':<34}{64:>6}{64:>7}{10_000 / cold:>10,.0f}")
     print(f"{'SynthFaces(10k) from disk cache':<34}{64:>6}{'-':>7}{10_000 / warm:>10,.0f}")
+    print()
+    print(f"{'expression on the average face':<34}{'from':>6}{'to':>7}{'pixels changed (of 4,096)':>28}")
+    average = average_factors()
+    for name, low, high in (("smile", -1.0, 1.0), ("smile", 0.0, 1.0), ("eye_open", 0.0, 1.0),
+                            ("mouth_open", 0.0, 1.0), ("yaw", 0.0, 1.0)):
+        print(f"{name:<34}{low:>6}{high:>7}{int(changed_region(average, name, low, high).sum()):>28,}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ Judged (``Judge.score``) for the edited faces:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -120,11 +121,12 @@ def svm_direction(codes: Tensor, values: Tensor, spec: EditSpec) -> Direction:
     return Direction(boundary.normal, gap_along(codes, sample_groups(values, spec), boundary.normal))
 
 
-def encoder_direction(model, faces, spec: EditSpec) -> Direction:
-    """An encoder's direction for ``spec``: the mean code of the faces of ``faces`` (a
-    ``FaceData``) where the edit holds minus that of the others."""
+def encoder_directions(model, faces, specs: Sequence[EditSpec]) -> dict[str, Direction]:
+    """An encoder's direction for each edit of ``specs``, by name: the mean code of the
+    faces of ``faces`` (a ``FaceData``) where the edit holds minus that of the others
+    (the faces are encoded once)."""
     codes = encode_faces(model, faces.images(slice(None)))
-    return mean_difference(codes, spec.holds(truth(faces, spec)))
+    return {spec.name: mean_difference(codes, spec.holds(truth(faces, spec))) for spec in specs}
 
 
 def generator_direction(generator, samples: Tensor, judge: Judge, spec: EditSpec) -> Direction:

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from .arithmetic import decode_faces
 from .plot import labelled_rows, strength_labels
-from .scoreboard import Direction, EditSpec, Judge, encoder_direction, truth
+from .scoreboard import Direction, EditSpec, Judge, encoder_directions, truth
 
 STRENGTHS = (-2.0, 0.0, 2.0)
 DISPLAY_PX = 160       # each face's side in the saved figure (at least 128: nearest-neighbour)
@@ -36,17 +36,19 @@ class Strip:
     readings: Tensor
 
 
-def showcase_face(test, spec: EditSpec) -> int:
-    """Index of the first held-out face in ``test`` (a ``FaceData``) where ``spec`` does not
-    hold yet; on SynthFaces also looking straight ahead (|yaw| < 0.1), so the mouth is
-    seen whole."""
-    ready = ~spec.holds(truth(test, spec))
+def showcase_faces(test, specs: Sequence[EditSpec], count: int = 1) -> list[int]:
+    """Indices of the first ``count`` held-out faces in ``test`` (a ``FaceData``) where
+    none of ``specs`` holds yet; on SynthFaces also looking straight ahead (|yaw| < 0.1),
+    so the mouth is seen whole."""
+    ready = torch.stack([~spec.holds(truth(test, spec)) for spec in specs]).all(0)
     if hasattr(test, "factors"):
         ready &= torch.from_numpy(test.factor("yaw")).abs() < 0.1
-    found = torch.nonzero(ready)
-    if len(found) == 0:
-        raise ValueError(f"no held-out face without {spec.name!r} among {len(test)}; use more held-out faces")
-    return int(found[0, 0])
+    found = torch.nonzero(ready)[:, 0]
+    if len(found) < count:
+        names = ", ".join(repr(spec.name) for spec in specs)
+        raise ValueError(f"only {len(found)} of {len(test)} held-out faces are without {names} (wanted {count}); "
+                         "use more held-out faces")
+    return found[:count].tolist()
 
 
 def edit_strip(model, code: Tensor, direction: Direction, face: Tensor, judge: Judge, spec: EditSpec,
@@ -60,11 +62,11 @@ def edit_strip(model, code: Tensor, direction: Direction, face: Tensor, judge: J
 
 
 def encoder_strip(model, train, test, judge: Judge, spec: EditSpec, strengths: Sequence[float] = STRENGTHS) -> Strip:
-    """An encoder's strip: ``test``'s showcase face (``showcase_face``), encoded and moved
-    along the direction fitted on ``train`` (``scoreboard.encoder_direction``); ``train`` and
+    """An encoder's strip: ``test``'s showcase face (``showcase_faces``), encoded and moved
+    along the direction fitted on ``train`` (``scoreboard.encoder_directions``); ``train`` and
     ``test`` are ``FaceData`` at the model's size."""
-    face = test.images([showcase_face(test, spec)])
-    direction = encoder_direction(model, train, spec)
+    face = test.images(showcase_faces(test, [spec]))
+    direction = encoder_directions(model, train, [spec])[spec.name]
     return edit_strip(model, model.encode(face)[0], direction, face[0], judge, spec, strengths)
 
 

@@ -20,7 +20,7 @@ from common.cli import whole_number  # noqa: E402
 from common.files import atomic_path  # noqa: E402
 from common.models.inversion import invert  # noqa: E402
 from common.scoreboard import Judge, edits_for, generator_direction  # noqa: E402
-from common.showcase import FIGURE_DPI, STRENGTHS, edit_strip, encoder_strip, showcase_face, showcase_figure  # noqa: E402
+from common.showcase import FIGURE_DPI, STRENGTHS, edit_strip, encoder_strip, showcase_faces, showcase_figure  # noqa: E402
 from common.trained import classifier_on_data, glow_on_data, pggan_on_data, vae_on_data  # noqa: E402
 
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     test = {size: face_data("test", n=args.held_out, size=size) for size in sizes}
     judges = {size: Judge(classifier_on_data(size), test[size].images(slice(None))) for size in sizes}
     smile = edits_for(test[64])[0]
-    chosen = showcase_face(test[64], smile)
+    chosen = showcase_faces(test[64], [smile])[0]
 
     encoders = {"VAE": vae_on_data("vanilla"), "DFC-VAE": vae_on_data("dfc"),
                 f"Glow ({glow_size}x{glow_size})": glow_on_data(glow_size)}

@@ -86,13 +86,12 @@ def _mouth_region() -> tuple[np.ndarray, np.ndarray]:
     smile goes from frown (-1) to broad smile (+1), grown by 2 px."""
     import torch
 
-    from common.data import SynthFaces, factor_sweep
+    from common.data import SynthFaces, changed_region
     from common.images import to_uint8
 
     faces = SynthFaces(n=PANEL_FACE["n"], size=64, seed=PANEL_FACE["seed"], split=PANEL_FACE["split"], cache=False)
     factors = faces.factors[PANEL_FACE["index"]]
-    frown, smile = factor_sweep(factors, "smile", [-1.0, 1.0])
-    changed = ((smile - frown).abs().sum(0) / 2 > 0.1).float()
+    changed = changed_region(factors, "smile", -1.0, 1.0).float()
     grown = torch.nn.functional.max_pool2d(changed[None, None], 5, stride=1, padding=2)[0, 0] > 0
     face = to_uint8(faces.images([PANEL_FACE["index"]]))[0].astype(np.float32) / 255
     return face, grown.numpy()

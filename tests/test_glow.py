@@ -134,3 +134,25 @@ def test_the_training_command_builds_glow_with_additive_coupling_by_default():
 
     assert build_parser().parse_args(["glow"]).coupling == "additive"
     assert build_parser().parse_args(["glow", "--coupling", "affine"]).coupling == "affine"
+
+
+def test_a_face_noise_becomes_its_raw_latents_under_the_priors(tiny):
+    """Codes are the raw latents z; the standardised eps of the same face, run through the
+    learned priors (what sampling does), give back the same z."""
+    x = torch.rand(3, 3, 8, 8, dtype=torch.float64) - 0.5
+    with torch.no_grad():
+        eps, _ = tiny.flow(x)
+        noise = torch.cat([e.flatten(1) for e in eps], dim=1)
+        assert torch.allclose(tiny.latents_from_noise(noise), tiny.encode(2 * x), atol=1e-8)
+        assert not torch.allclose(noise, tiny.encode(2 * x), atol=1e-3)   # the priors do move them
+
+
+def test_decoding_an_edited_code_never_evaluates_the_priors(tiny, monkeypatch):
+    """An edit's reverse pass must not go through p(z2 | z1), whose scale extrapolates."""
+    def no_prior(*args):
+        raise AssertionError("the reverse pass evaluated a prior")
+    codes = tiny.encode(torch.rand(2, 3, 8, 8, dtype=torch.float64) * 2 - 1)
+    for level in tiny.levels:
+        monkeypatch.setattr(level, "_prior", no_prior)
+    with torch.no_grad():
+        assert torch.isfinite(tiny.decode(codes + torch.randn_like(codes))).all()

@@ -29,3 +29,39 @@ def test_shipped_glow_encodes_exactly_and_samples_in_range(glow):
         samples = glow.decode(glow.sample_latent(8, seed=0, temperature=0.7))
     assert samples.shape == (8, 3, 32, 32)
     assert samples.abs().max() < 1.5 and samples.std() > 0.1
+
+
+PANEL_SLIDERS = ("Smiling", "Narrow_Eyes", "Mouth_Slightly_Open", "Eyeglasses", "Bangs", "Male")   # notebook 04
+PANEL_LIMIT = 2.0   # notebook 04: EditPanel(glow, ..., limit=2.0)
+
+
+def test_every_slider_of_the_panel_decodes_held_out_faces_to_finite_pixels_in_range(glow):
+    """Notebook 04's panel, each slider at both ends of its range (a position of -2 and +2
+    whole vectors from the attribute's boundary, beyond the training faces' own +-1.2), for
+    32 held-out faces: Glow's reverse pass (no NaN mask, no clamp) stays finite and within
+    the pixel range."""
+    from common.arithmetic import encode_faces
+    from common.data import attribute_index
+    from common.edit_state import EditState
+    from common.latent import attribute_direction, boundary_coordinate
+
+    faces = SynthFaces(n=2000, size=32, seed=0)
+    codes = encode_faces(glow, faces.images(slice(None)))
+    starts = encode_faces(glow, SynthFaces(n=32, size=32, seed=0, split="test").images(slice(None)))
+    for name in PANEL_SLIDERS:
+        labels = faces.attributes[:, attribute_index(name)]
+        vector = attribute_direction(codes, labels)
+        state = EditState({name: vector}, centres={name: boundary_coordinate(codes, labels, vector)},
+                          units={name: float(vector.norm())})
+        edited = []
+        for start in starts:
+            state.set_base(start)
+            for position in (-PANEL_LIMIT, PANEL_LIMIT):
+                state.move(name, position)
+                edited.append(state.code())
+        with torch.no_grad():
+            pixels = glow.reverse(torch.stack(edited)) * 2.0          # decode() without its clamp
+        assert torch.isfinite(pixels).all(), f"{name}: the reverse pass overflowed"
+        outside = (pixels.abs() > 1.1).float().mean()
+        assert pixels.abs().max() < 3 and outside < 0.01, \
+            f"{name}: {outside:.1%} of the pixels leave the range (largest {pixels.abs().max():.2f})"

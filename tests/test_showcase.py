@@ -12,8 +12,8 @@ from PIL import Image
 
 from common.data import SynthFaces
 from common.models import PCAFaces
-from common.scoreboard import EDITS, EditSpec, Judge, encoder_direction
-from common.showcase import STRENGTHS, edit_strip, showcase_face, showcase_figure
+from common.scoreboard import EDITS, EditSpec, Judge, encoder_directions
+from common.showcase import STRENGTHS, edit_strip, showcase_faces, showcase_figure
 from common.trained import classifier_on_data
 
 matplotlib.use("Agg")
@@ -32,22 +32,23 @@ def setting():
 
 def test_the_face_shown_does_not_smile_yet_and_looks_ahead(setting):
     _, test, _, _ = setting
-    chosen = showcase_face(test, SMILE)
-    assert test.factor("smile")[chosen] <= SMILE.threshold
-    assert abs(test.factor("yaw")[chosen]) < 0.1
+    chosen = showcase_faces(test, [SMILE], count=3)
+    assert len(set(chosen)) == 3
+    assert (test.factor("smile")[chosen] <= SMILE.threshold).all()
+    assert (abs(test.factor("yaw")[chosen]) < 0.1).all()
 
 
 def test_no_suitable_face_is_a_clear_error():
     smiling = SynthFaces(n=400, size=32, seed=1, split="test")
     always = EditSpec("smile", "smile", -10.0, True, ())   # every face "smiles"
-    with pytest.raises(ValueError, match="no held-out face without 'smile' among 400"):
-        showcase_face(smiling, always)
+    with pytest.raises(ValueError, match="only 0 of 400 held-out faces are without 'smile'"):
+        showcase_faces(smiling, [always])
 
 
 def test_the_strip_moves_the_code_by_each_strength_in_gaps_and_reads_every_face(setting):
     train, test, pca, judge = setting
-    direction = encoder_direction(pca, train, SMILE)
-    face = test.images([showcase_face(test, SMILE)])
+    direction = encoder_directions(pca, train, [SMILE])[SMILE.name]
+    face = test.images(showcase_faces(test, [SMILE]))
     code = pca.encode(face)[0]
     strip = edit_strip(pca, code, direction, face[0], judge, SMILE)
     assert strip.edits.shape == (len(STRENGTHS), 3, 64, 64)
@@ -60,8 +61,8 @@ def test_the_strip_moves_the_code_by_each_strength_in_gaps_and_reads_every_face(
 
 def test_every_face_in_the_figure_is_at_least_128_pixels_wide(setting):
     train, test, pca, judge = setting
-    direction = encoder_direction(pca, train, SMILE)
-    face = test.images([showcase_face(test, SMILE)])
+    direction = encoder_directions(pca, train, [SMILE])[SMILE.name]
+    face = test.images(showcase_faces(test, [SMILE]))
     strip = edit_strip(pca, pca.encode(face)[0], direction, face[0], judge, SMILE)
     figure = showcase_figure({"PCA": strip, "PCA again": strip}, SMILE)
     figure.canvas.draw()

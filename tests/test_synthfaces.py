@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from common.data import FACTOR_NAMES, SynthFaces, attributes_from_factors, render_faces, sample_factors
+from common.data import (FACTOR_NAMES, SynthFaces, attributes_from_factors, average_factors, changed_region,
+                         render_faces, sample_factors)
 from common.data.celeba_names import attribute_index
-from common.data.synth_render import HEAD_CENTRE_Y, HEAD_HALF_HEIGHT
+from common.data.synth_render import EYE_X, EYE_Y, HEAD_CENTRE_Y, HEAD_HALF_HEIGHT, MOUTH_Y
 
 F = {name: i for i, name in enumerate(FACTOR_NAMES)}
 
@@ -45,25 +46,39 @@ def _sweep(name, values, index=0):
     return render_faces(rows, 64)
 
 
-def _mouth_box(size=64):
-    """Rows and columns around the mouth of an unturned, untilted head."""
-    y = HEAD_CENTRE_Y + HEAD_HALF_HEIGHT * 0.6
-    row = int((y + 1) / 2 * size)
-    return slice(row - 6, row + 7), slice(size // 2 - 12, size // 2 + 12)
+def test_faces_sit_where_celeba_aligned_crops_put_them():
+    """At 64 px: eyes 51% and mouth 79% down the frame, eye centres about 17 px apart."""
+    eye_row = (HEAD_CENTRE_Y + HEAD_HALF_HEIGHT * EYE_Y + 1) / 2
+    mouth_row = (HEAD_CENTRE_Y + HEAD_HALF_HEIGHT * MOUTH_Y + 1) / 2
+    inter_ocular_px = 2 * EYE_X * HEAD_HALF_HEIGHT / 2 * 64
+    assert abs(eye_row - 0.51) < 0.02 and abs(mouth_row - 0.79) < 0.02
+    assert abs(inter_ocular_px - 17) < 1.0
 
 
-def test_smile_changes_pixels_mostly_around_the_mouth():
+def test_frown_to_broad_smile_changes_hundreds_of_pixels_of_the_lower_face():
+    assert changed_region(average_factors(), "smile", -1.0, 1.0).sum() >= 250
+    eye_row = int((HEAD_CENTRE_Y + HEAD_HALF_HEIGHT * EYE_Y + 1) / 2 * 64)
     for index in range(5):
         frown, smile = _sweep("smile", [-1.0, 1.0], index)
         change = (frown - smile).abs().sum(0)
-        rows, cols = _mouth_box()
-        around_mouth = change[rows, cols].sum()
-        assert around_mouth / change.sum() > 0.8
+        assert (change > 0.2).sum() >= 150
+        assert change[eye_row - 3:].sum() / change.sum() > 0.95   # nothing above the eyes moves
+
+
+def test_a_broad_smile_shows_teeth_and_lifts_the_lower_eyelids():
+    neutral, smile = _sweep("smile", [0.0, 1.0])
+    mouth_row = int((HEAD_CENTRE_Y + HEAD_HALF_HEIGHT * MOUTH_Y + 1) / 2 * 64)
+    mouth = slice(mouth_row - 4, mouth_row + 5), slice(22, 42)
+    bright = lambda face: (face[:, mouth[0], mouth[1]].min(0).values > 0.85).sum()  # near-white: teeth
+    assert bright(smile) >= 6 > bright(neutral)
+    eye_row = int((HEAD_CENTRE_Y + HEAD_HALF_HEIGHT * EYE_Y + 1) / 2 * 64)
+    white = lambda face: (face[:, eye_row - 3:eye_row + 4].min(0).values > 0.85).sum()  # eye whites
+    assert white(smile) < white(neutral)
 
 
 def test_yaw_moves_the_eyes_sideways():
     faces = _sweep("yaw", [-1.0, 0.0, 1.0])
-    y_eye = HEAD_CENTRE_Y + HEAD_HALF_HEIGHT * -0.04
+    y_eye = HEAD_CENTRE_Y + HEAD_HALF_HEIGHT * EYE_Y
     row = int((y_eye + 1) / 2 * 64)
     darkness = 1.0 - faces[:, :, row - 2:row + 3, :].mean(dim=(1, 2))  # [3, W] dark = eyes
     darkness = darkness - darkness.median(dim=1, keepdim=True).values

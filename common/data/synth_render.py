@@ -19,8 +19,11 @@ from torch import Tensor
 from .synth_factors import FACTOR_INDEX
 from .synth_shapes import capsule, coverage, ellipse, hsv_to_rgb, paint, rounded_box
 
-HEAD_CENTRE_Y = 0.05      # image units, [-1, 1] spans the picture
-HEAD_HALF_HEIGHT = 0.74   # image units
+# Placed like CelebA's aligned faces after the 148-px centre crop: eyes 51% and mouth 79%
+# down the frame, eye centres 26% of the width apart (17 px at 64 px).
+HEAD_CENTRE_Y = 0.063     # image units, [-1, 1] spans the picture
+HEAD_HALF_HEIGHT = 0.875  # image units
+EYE_X, EYE_Y, MOUTH_Y = 0.3, -0.04, 0.6   # head units
 MAX_YAW = 0.6             # radians at yaw = +-1
 MAX_ROLL = 0.26           # radians at roll = +-1
 
@@ -183,22 +186,28 @@ def _age_lines(canvas: Tensor, h: _Head) -> None:
 
 
 def _eyes(canvas: Tensor, h: _Head) -> None:
+    """Eyes open from a slit to wide by ``eye_open``; a smile raises the lower lids
+    (the lower half of the eye closes by up to 45%, with a crease under it)."""
     factors = h.factors
-    height = 0.025 + 0.085 * factors["eye_open"]
+    height = 0.02 + 0.1 * factors["eye_open"]
+    lower = height * (1.0 - 0.45 * factors["smile"].clamp(min=0))
     iris_rgb = (torch.tensor([0.30, 0.18, 0.10]) * (1 - factors["iris_hue"].reshape(-1, 1))
                 + torch.tensor([0.25, 0.45, 0.70]) * factors["iris_hue"].reshape(-1, 1))
     lash = 0.012 + 0.012 * (1.0 - factors["male"])
     for side in (-1.0, 1.0):
-        u_local, v_local = h.place(side * 0.3, -0.04)
-        eye = ellipse(u_local, v_local, 0.15, height)
+        u_local, v_local = h.place(side * EYE_X, EYE_Y)
+        upper_eye = ellipse(u_local, v_local, 0.16, height)
+        eye = torch.maximum(upper_eye, ellipse(u_local, v_local, 0.16, lower) - (v_local < 0).float())
         eye_alpha = h.alpha(eye)
         paint(canvas, eye_alpha, torch.tensor([0.96, 0.95, 0.93]).reshape(1, 3, 1, 1) * h.shade)
-        iris = ellipse(u_local, v_local, 0.07, 0.07)
+        iris = ellipse(u_local, v_local, 0.075, 0.075)
         paint(canvas, torch.minimum(h.alpha(iris), eye_alpha), iris_rgb.reshape(-1, 3, 1, 1))
-        pupil = ellipse(u_local, v_local, 0.03, 0.03)
+        pupil = ellipse(u_local, v_local, 0.032, 0.032)
         paint(canvas, torch.minimum(h.alpha(pupil), eye_alpha), _DARK.reshape(1, 3, 1, 1))
-        lid = torch.maximum(eye.abs() - lash, v_local + 0.3 * height)
+        lid = torch.maximum(upper_eye.abs() - lash, v_local + 0.3 * height)
         paint(canvas, h.alpha(lid), _DARK.reshape(1, 3, 1, 1) * 1.5)
+        crease = torch.maximum(ellipse(u_local, v_local - lower, 0.14, 0.035).abs() - 0.012, -v_local + lower)
+        paint(canvas, h.alpha(crease) * 0.6 * factors["smile"].clamp(min=0), h.skin * h.shade * 0.7)
 
 
 def _brows(canvas: Tensor, h: _Head) -> None:
@@ -237,25 +246,65 @@ def _facial_hair(canvas: Tensor, h: _Head) -> None:
     paint(canvas, h.alpha(goatee) * factors["goatee"], colour)
 
 
-def _mouth(canvas: Tensor, h: _Head) -> None:
-    factors = h.factors
-    smile, opening = factors["smile"], factors["mouth_open"]
-    u_local, v_local = h.place(0.0, 0.6)
-    half = 0.21 + 0.09 * smile.clamp(min=0)
+def _mouth_shape(h: _Head) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Where the lips meet, in the mouth's frame: ``u_local, v_local`` (local coordinates),
+    ``half`` (half-width) and ``centre`` (the lip line's height at each ``u_local``).
+
+    A smile widens the mouth by up to 32% and lifts its corners; a frown narrows it by
+    10% and turns the corners down."""
+    smile = h.factors["smile"]
+    u_local, v_local = h.place(0.0, MOUTH_Y)
+    half = 0.24 * (1.0 + 0.32 * smile.clamp(min=0) - 0.1 * (-smile).clamp(min=0))
     t = 1.0 - (u_local / half).clamp(-1, 1) ** 2            # 1 at the centre, 0 at the corners
-    centre = 0.2 * smile * (t - 0.6)                    # smile: centre down, corners up
-    gap = (0.12 * opening + 0.06 * (smile - 0.4).clamp(min=0)) * t  # broad smiles part the lips
-    top = centre - 0.012 - 0.3 * gap
+    centre = 0.15 * smile * (t - 0.7)                   # smile: corners up 0.1, centre down
+    return u_local, v_local, half, centre
+
+
+def _mouth(canvas: Tensor, h: _Head) -> None:
+    """Lips, and between them the dark inside with the upper teeth: a broad smile parts
+    the lips in a crescent that shows the teeth; an open mouth drops the lower lip."""
+    factors = h.factors
+    u_local, v_local, half, centre = _mouth_shape(h)
+    t = 1.0 - (u_local / half).clamp(-1, 1) ** 2
+    grin = ((factors["smile"] - 0.3) / 0.7).clamp(0, 1)
+    parted = 0.17 * factors["mouth_open"] + 0.12 * grin
+    gap = parted * t.sqrt()
+    top = centre - 0.012 - 0.25 * gap
     bottom = centre + 0.012 + gap
     ends = u_local.abs() - half
+    stretch = 1.0 - 0.35 * factors["smile"].clamp(min=0)      # lips thin as they stretch
     lip_rgb = torch.where(factors["lipstick"] > 0, _LIPSTICK.reshape(1, 3, 1, 1),
-                          h.skin * torch.tensor([0.82, 0.58, 0.58]).reshape(1, 3, 1, 1))
-    lips = torch.maximum(torch.maximum(top - 0.045 * t - v_local, v_local - bottom - 0.06 * t), ends - 0.01)
+                          h.skin * torch.tensor([0.80, 0.52, 0.52]).reshape(1, 3, 1, 1))
+    lips = torch.maximum(torch.maximum(top - 0.055 * stretch * t - v_local, v_local - bottom - 0.07 * stretch * t),
+                         ends - 0.012)
     paint(canvas, h.alpha(lips), lip_rgb * h.shade)
     inside = torch.maximum(torch.maximum(top - v_local, v_local - bottom), ends)
-    paint(canvas, h.alpha(inside), torch.tensor([0.28, 0.05, 0.07]).reshape(1, 3, 1, 1))
-    teeth = torch.maximum(inside, v_local - top - 0.05)
-    paint(canvas, h.alpha(teeth) * ((opening > 0.3) | (smile > 0.6)).float(), torch.tensor([0.95, 0.94, 0.9]).reshape(1, 3, 1, 1))
+    paint(canvas, h.alpha(inside), torch.tensor([0.25, 0.04, 0.06]).reshape(1, 3, 1, 1))
+    teeth = torch.maximum(inside, v_local - top - 0.09)
+    paint(canvas, h.alpha(teeth) * (parted / 0.04).clamp(max=1.0), torch.tensor([0.96, 0.95, 0.90]).reshape(1, 3, 1, 1))
+
+
+def _smile_folds(canvas: Tensor, h: _Head) -> None:
+    """What a smile does around the mouth: the cheeks lift and catch the light, and a
+    shading fold runs from the nose wing to the mouth corner; a frown instead pulls
+    lines down from the corners to the chin."""
+    smile = h.factors["smile"]
+    lift, drop = smile.clamp(min=0), (-smile).clamp(min=0)
+    _, _, half, _ = _mouth_shape(h)
+    corner_v = MOUTH_Y - 0.105 * smile
+    folds = torch.full_like(h.u, 1.0)
+    sag = torch.full_like(h.u, 1.0)
+    for side in (-1.0, 1.0):
+        u_local, v_local = h.place(side * 0.34, 0.36 - 0.06 * lift)
+        cheek = ellipse(u_local, v_local, 0.16, 0.11)
+        paint(canvas, h.alpha(cheek) * 0.6 * lift, (h.skin * h.shade * 1.14).clamp(max=1.0))
+        u_local, v_local = h.place(0.0, 0.0)
+        folds = torch.minimum(folds, capsule(u_local, v_local, side * 0.15, 0.36, side * (half + 0.05),
+                                             corner_v + 0.03, 0.022))
+        sag = torch.minimum(sag, capsule(u_local, v_local, side * (half + 0.01), corner_v + 0.03,
+                                         side * (half - 0.03), 0.8, 0.018))
+    paint(canvas, h.alpha(folds) * 0.8 * lift, h.skin * h.shade * 0.62)
+    paint(canvas, h.alpha(sag) * 0.5 * drop, h.skin * h.shade * 0.66)
 
 
 def _cap_outline(h: _Head) -> tuple[Tensor, Tensor]:
@@ -290,7 +339,7 @@ def _glasses(canvas: Tensor, h: _Head) -> None:
     frame = torch.full_like(h.u, 1.0)
     lens = torch.full_like(h.u, 1.0)
     for side in (-1.0, 1.0):
-        u_local, v_local = h.place(side * 0.3, -0.04)
+        u_local, v_local = h.place(side * EYE_X, EYE_Y)
         box = rounded_box(u_local, v_local, 0.2, 0.14, 0.07)
         frame = torch.minimum(frame, box.abs() - 0.022)
         lens = torch.minimum(lens, box)
@@ -324,6 +373,7 @@ def render_faces(factors: Tensor, size: int = 64) -> Tensor:
     _nose(*h.band(canvas, -0.05, 0.4))
     bearded = factors["beard"] + factors["moustache"] + factors["goatee"] > 0
     _draw_where(_facial_hair, *h.band(canvas, 0.2, 1.1), bearded)
+    _smile_folds(*h.band(canvas, 0.2, 0.9))
     _mouth(*h.band(canvas, 0.4, 0.85))
     _draw_where(_hair_cap, *h.band(canvas, -1.2, 0.15), factors["hair_style"] > 0)
     _draw_where(_bangs, *h.band(canvas, -1.2, -0.2), factors["bangs"] > 0)

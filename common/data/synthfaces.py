@@ -131,3 +131,38 @@ def factor_sweep(factors: np.ndarray, name: str, values: np.ndarray | list[float
     rows = np.repeat(np.asarray(factors, dtype=np.float32)[None], len(values), axis=0)
     rows[:, FACTOR_NAMES.index(name)] = values
     return unit_to_signed(render_faces(torch.from_numpy(rows), size))
+
+
+def average_factors(n: int = 1000, seed: int = 0) -> np.ndarray:
+    """The factors of an "average" face: the mean of ``n`` training faces for the
+    continuous factors, the most common value for the categorical ones (sex, hair,
+    glasses, facial hair, lipstick), head straight and mouth closed.
+
+    Returns:
+        ``[F]`` float32.
+    """
+    factors = sample_factors(seed, split_indices("train", n))
+    average = factors.mean(axis=0)
+    for name in ("male", "hair_colour", "hair_style", "bangs", "glasses", "moustache", "goatee",
+                 "beard", "lipstick"):
+        values, counts = np.unique(factors[:, FACTOR_NAMES.index(name)], return_counts=True)
+        average[FACTOR_NAMES.index(name)] = values[counts.argmax()]
+    for name in ("yaw", "roll", "mouth_open"):
+        average[FACTOR_NAMES.index(name)] = 0.0
+    return average.astype(np.float32)
+
+
+def changed_region(factors: np.ndarray, name: str, low: float, high: float, size: int = 64,
+                   threshold: float = 0.1) -> Tensor:
+    """Where a face changes when one factor goes from ``low`` to ``high``: the pixels whose
+    summed RGB change (in [0, 1] units) exceeds ``threshold``.
+
+    Args:
+        factors: ``[F]`` one face's factors, e.g. ``average_factors()``.
+
+    Returns:
+        ``[size, size]`` bool; its sum is the number of changed pixels.
+    """
+    low_face, high_face = factor_sweep(factors, name, [low, high], size)
+    change = (low_face - high_face).abs().sum(0) / 2.0   # [-1, 1] images: halve to [0, 1] units
+    return change > threshold

@@ -144,13 +144,60 @@ def _columns(model: AttributeClassifier) -> tuple[list[int], list[int]]:
     return [attribute_index(n) for n in model.attributes], [FACTOR_INDEX[n] for n in model.factors]
 
 
+def gaussian_blur(images: Tensor, sigma: Tensor) -> Tensor:
+    """Blur each image by its own Gaussian: ``images [N,3,H,W]``, ``sigma [N]`` in pixels."""
+    radius = int(3 * float(sigma.max()) + 0.5)
+    offsets = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
+    kernel = torch.exp(-0.5 * (offsets[None] / sigma[:, None].clamp(min=1e-3)) ** 2)   # [N, K]
+    kernel = kernel / kernel.sum(1, keepdim=True)
+    n, c, h, w = images.shape
+    flat = images.reshape(1, n * c, h, w)
+    weights = kernel.repeat_interleave(c, 0)                                              # [N*C, K]
+    flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode="replicate"), weights[:, None, None, :], groups=n * c)
+    flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode="replicate"), weights[:, None, :, None], groups=n * c)
+    return flat.reshape(n, c, h, w)
+
+
+def degrade(images: Tensor, kind: str, amount: float) -> Tensor:
+    """What generative models do to faces, made on purpose: ``"blur"`` (Gaussian of
+    ``amount`` pixels) or ``"down"`` (down-sampled by ``amount``, then back up)."""
+    if kind == "blur":
+        return gaussian_blur(images, torch.full((len(images),), amount, device=images.device))
+    if kind == "down":
+        size = images.shape[-1]
+        small = F.interpolate(images, scale_factor=1 / amount, mode="area")
+        return F.interpolate(small, size=(size, size), mode="bilinear", align_corners=False)
+    raise ValueError(f"kind must be 'blur' or 'down', got {kind!r}")
+
+
+def degrade_randomly(images: Tensor, share: float = 0.5) -> Tensor:
+    """Training augmentation: a random ``share`` of the batch is blurred (sigma 0.5-2 px)
+    or down-sampled by 2-4 and back, with a little noise, so the classifier reads the
+    soft faces that decoders produce by what they show, and a smear stays a smear."""
+    picked = torch.rand(len(images), device=images.device) < share
+    if not picked.any():
+        return images
+    out = images.clone()
+    chosen = out[picked]
+    blurred = gaussian_blur(chosen, 0.5 + 1.5 * torch.rand(len(chosen), device=images.device))
+    downsampled = degrade(chosen, "down", int(torch.randint(2, 5, ()).item()))
+    use_blur = (torch.rand(len(chosen), device=images.device) < 0.5)[:, None, None, None]
+    chosen = torch.where(use_blur, blurred, downsampled)
+    out[picked] = (chosen + 0.03 * torch.randn_like(chosen)).clamp(-1, 1)
+    return out
+
+
+DEGRADATIONS = (("blur", 1.5), ("down", 4.0))
+
+
 def classifier_loss(model: AttributeClassifier, batch: tuple[Tensor, ...],
                     step: int) -> tuple[Tensor, dict[str, float]]:
     """Binary cross-entropy on the attributes plus, when the batch has SynthFaces factors
-    (``(images, attributes, factors)``), mean squared error on them."""
+    (``(images, attributes, factors)``), mean squared error on them; half of the batch is
+    degraded (``degrade_randomly``)."""
     images, attributes = batch[0], batch[1]
     attribute_columns, factor_columns = _columns(model)
-    logits, estimates = model(images)
+    logits, estimates = model(degrade_randomly(images))
     bce = F.binary_cross_entropy_with_logits(logits, attributes[:, attribute_columns])
     if not factor_columns:
         return bce, {"bce": bce.item()}
@@ -160,11 +207,13 @@ def classifier_loss(model: AttributeClassifier, batch: tuple[Tensor, ...],
 
 @torch.no_grad()
 def evaluate_classifier(model: AttributeClassifier, faces) -> dict[str, float]:
-    """Per-attribute accuracy on held-out ``faces`` (SynthFaces or CelebA), and per-factor
-    R^2 where the faces have factors."""
+    """Per-attribute accuracy on held-out ``faces`` (SynthFaces or CelebA), per-factor R^2
+    where the faces have factors, and the accuracy on the same faces degraded as decoders
+    degrade them (``DEGRADATIONS``): ``acc_blur1.5/...`` and ``acc_down4/...``."""
     attribute_columns, factor_columns = _columns(model)
     truth = faces.attributes[:, attribute_columns].bool()
-    probs, estimates = model.read(faces.images(slice(None)))
+    images = faces.images(slice(None))
+    probs, estimates = model.read(images)
     metrics = {f"acc/{name}": float(((probs[:, k] > 0.5) == truth[:, k]).float().mean())
                for k, name in enumerate(model.attributes)}
     if factor_columns:
@@ -172,6 +221,10 @@ def evaluate_classifier(model: AttributeClassifier, faces) -> dict[str, float]:
         residual = ((estimates - target) ** 2).mean(0)
         for k, name in enumerate(model.factors):
             metrics[f"r2/{name}"] = float(1 - residual[k] / target[:, k].var())
+    for kind, amount in DEGRADATIONS:
+        degraded, _ = model.read(degrade(images, kind, amount))
+        for k, name in enumerate(model.attributes):
+            metrics[f"acc_{kind}{amount:g}/{name}"] = float(((degraded[:, k] > 0.5) == truth[:, k]).float().mean())
     return metrics
 
 

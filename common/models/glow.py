@@ -7,8 +7,13 @@ the channels with a learned prior ``p(z2 | z1)``; the last level has a learned t
 
 Every module has ``forward(x) -> (y, logdet)`` and ``reverse(y) -> (x, logdet)`` side by
 side (``logdet`` per image, ``[N]``; the two cancel). Images are ``[-1,1]``; the flow sees
-``x / 2`` in ``[-0.5, 0.5]``. As a ``LatentModel``, ``encode`` returns the *standardised*
-latents ``eps = (z - mean) / std`` of all levels, flattened: exact, no resampling.
+``x / 2`` in ``[-0.5, 0.5]``. As a ``LatentModel``, ``encode`` returns the *raw* latents ``z``
+of all levels (what each level splits off, and the top), flattened: exact, no resampling.
+An edit moves ``z`` and the reverse pass never evaluates the learned priors ``p(z2 | z1)``,
+whose scale extrapolates exponentially for an edited ``z1`` (on SynthFaces an edit of one
+attribute vector took the finest prior's largest std from 3.8 to 24 and pixels to 8x the
+range). Only sampling goes through the priors: ``sample_latent`` draws standard normal
+``eps`` and turns it into ``z = mean + eps * std`` level by level (``latents_from_noise``).
 """
 
 from __future__ import annotations
@@ -201,8 +206,8 @@ class Level(nn.Module):
         h = self.prior(torch.zeros_like(condition) if self.last else condition)
         return h[:, 0::2], h[:, 1::2]
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """-> (x passed on, eps of this level, log p(z), logdet)."""
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """-> (x passed on, z of this level, its eps = (z - mean) / std, log p(z), logdet)."""
         x = squeeze(x)
         logdet = x.new_zeros(len(x))
         for step in self.steps:
@@ -215,11 +220,15 @@ class Level(nn.Module):
             kept, z = x.chunk(2, dim=1)
             mean, logs = self._prior(kept)
         eps = (z - mean) * torch.exp(-logs)
-        return kept, eps, gaussian_log_density(z, mean, logs), logdet
+        return kept, z, eps, gaussian_log_density(z, mean, logs), logdet
 
-    def reverse(self, kept: Tensor, eps: Tensor) -> Tensor:
+    def latent_from_noise(self, kept: Tensor | None, eps: Tensor) -> Tensor:
+        """This level's ``z = mean + eps * std`` under its prior given ``kept`` (None at the top)."""
         mean, logs = self._prior(eps if self.last else kept)
-        z = mean + eps * torch.exp(logs)
+        return mean + eps * torch.exp(logs)
+
+    def reverse(self, kept: Tensor | None, z: Tensor) -> Tensor:
+        """``kept`` (from the levels above; None at the top) and this level's ``z`` -> its input."""
         x = z if self.last else torch.cat([kept, z], dim=1)
         for step in reversed(self.steps):
             x, _ = step.reverse(x)
@@ -242,21 +251,38 @@ class Glow(nn.Module):
             channels, size = (4 * channels if last else 2 * channels), size // 2
             self.shapes.append((channels, size, size))
 
-    def flow(self, x: Tensor) -> tuple[list[Tensor], Tensor]:
-        """``x`` in [-0.5, 0.5] -> (eps of every level, log p(x) per image in nats, for the
-        continuous density, before dequantisation)."""
-        eps_all, log_p = [], x.new_zeros(len(x))
+    def latents(self, x: Tensor) -> tuple[list[Tensor], list[Tensor], Tensor]:
+        """``x`` in [-0.5, 0.5] -> (z of every level, their eps, log p(x) per image in nats,
+        for the continuous density, before dequantisation)."""
+        z_all, eps_all, log_p = [], [], x.new_zeros(len(x))
         for level in self.levels:
-            x, eps, level_log_p, logdet = level(x)
+            x, z, eps, level_log_p, logdet = level(x)
+            z_all.append(z)
             eps_all.append(eps)
             log_p = log_p + level_log_p + logdet
-        return eps_all, log_p
+        return z_all, eps_all, log_p
+
+    def flow(self, x: Tensor) -> tuple[list[Tensor], Tensor]:
+        """``x`` in [-0.5, 0.5] -> (eps of every level, log p(x) per image in nats)."""
+        _, eps, log_p = self.latents(x)
+        return eps, log_p
 
     @on_model_device
     def encode(self, x: Tensor) -> Tensor:
-        """``[N,3,H,W]`` in [-1,1] -> ``[N, latent_dim]`` standardised latents (exact)."""
-        eps, _ = self.flow(x / 2.0)
-        return torch.cat([e.flatten(1) for e in eps], dim=1)
+        """``[N,3,H,W]`` in [-1,1] -> ``[N, latent_dim]`` raw latents ``z`` (exact)."""
+        z, _, _ = self.latents(x / 2.0)
+        return torch.cat([level_z.flatten(1) for level_z in z], dim=1)
+
+    @on_model_device
+    def latents_from_noise(self, noise: Tensor) -> Tensor:
+        """``[N, latent_dim]`` standardised ``eps`` -> the raw latents ``z`` they stand for
+        under the learned priors (top level first, each prior given the levels above)."""
+        z_all, x = [], None
+        for level, eps in zip(reversed(self.levels), reversed(self.split_latents(noise))):
+            z = level.latent_from_noise(x, eps)
+            z_all.insert(0, z)
+            x = level.reverse(x, z)
+        return torch.cat([level_z.flatten(1) for level_z in z_all], dim=1)
 
     def split_latents(self, codes: Tensor) -> list[Tensor]:
         out, start = [], 0
@@ -270,10 +296,9 @@ class Glow(nn.Module):
         scale (``[-0.5, 0.5]`` for data). With additive coupling it has no division, so it
         stays finite for any finite code; affine coupling divides by its scale and can
         overflow for codes far from the data."""
-        eps = self.split_latents(codes)
         x = None
-        for level, e in zip(reversed(self.levels), reversed(eps)):
-            x = level.reverse(x, e)
+        for level, z in zip(reversed(self.levels), reversed(self.split_latents(codes))):
+            x = level.reverse(x, z)
         return x
 
     @on_model_device
@@ -284,9 +309,11 @@ class Glow(nn.Module):
         return torch.nan_to_num(self.reverse(codes) * 2.0, nan=0.0).clamp(-1.0, 1.0)
 
     def sample_latent(self, n: int, seed: int | None = None, temperature: float = 1.0) -> Tensor:
-        """``[n, latent_dim]`` standard normal codes times ``temperature``."""
+        """``[n, latent_dim]`` raw latents of samples: standard normal ``eps`` times
+        ``temperature``, through the learned priors (``latents_from_noise``)."""
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        return temperature * torch.randn(n, self.latent_dim, generator=generator)
+        with torch.no_grad():
+            return self.latents_from_noise(temperature * torch.randn(n, self.latent_dim, generator=generator))
 
     def bits_per_dim(self, x: Tensor, noise: Tensor | None = None) -> Tensor:
         """The training objective per image: ``-log p(x)`` of ``n_bits``-quantised images
