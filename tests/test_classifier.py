@@ -6,6 +6,7 @@ import torch
 from common.data import SynthFaces
 from common.models.classifier import (AttributeClassifier, classifier_loss, evaluate_classifier,
                                       held_out_faces, load_classifier, weights_name)
+from common.recipes.base import LATE_FALL
 from common.train import TrainConfig, train
 from common.weights import read_manifest
 
@@ -23,7 +24,8 @@ def test_shipped_weights_reach_the_manifest_figures(shipped):
     size, metrics = shipped
     recorded = read_manifest()[weights_name(size)]["metrics"]
     for name, value in recorded.items():
-        assert metrics[name] == pytest.approx(value, abs=0.005), name
+        if name != LATE_FALL:                       # a figure of the training run, not of the weights
+            assert metrics[name] == pytest.approx(value, abs=0.005), name
 
 
 def test_required_attributes_are_read_at_95_percent_or_better(shipped):

@@ -170,20 +170,27 @@ def degrade(images: Tensor, kind: str, amount: float) -> Tensor:
     raise ValueError(f"kind must be 'blur' or 'down', got {kind!r}")
 
 
-def degrade_randomly(images: Tensor, share: float = 0.5) -> Tensor:
-    """Training augmentation: a random ``share`` of the batch is blurred (sigma 0.5-2 px)
-    or down-sampled by 2-4 and back, with a little noise, so the classifier reads the
-    soft faces that decoders produce by what they show, and a smear stays a smear."""
-    picked = torch.rand(len(images), device=images.device) < share
+def degrade_randomly(images: Tensor, seed: int, share: float = 0.5) -> Tensor:
+    """Training augmentation: a random ``share`` of the batch ``[N,3,S,S]`` is blurred
+    (sigma 0.5-2 px) or down-sampled by 2-4 and back, with a little noise, so the classifier
+    reads the soft faces that decoders produce by what they show, and a smear stays a smear.
+    The draws depend on ``seed`` only (the training step), so a resumed run repeats them."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def draw(n: int) -> Tensor:
+        return torch.rand(n, generator=generator).to(images.device)
+
+    picked = draw(len(images)) < share
     if not picked.any():
         return images
     out = images.clone()
     chosen = out[picked]
-    blurred = gaussian_blur(chosen, 0.5 + 1.5 * torch.rand(len(chosen), device=images.device))
-    downsampled = degrade(chosen, "down", int(torch.randint(2, 5, ()).item()))
-    use_blur = (torch.rand(len(chosen), device=images.device) < 0.5)[:, None, None, None]
+    blurred = gaussian_blur(chosen, 0.5 + 1.5 * draw(len(chosen)))
+    downsampled = degrade(chosen, "down", int(torch.randint(2, 5, (), generator=generator).item()))
+    use_blur = (draw(len(chosen)) < 0.5)[:, None, None, None]
     chosen = torch.where(use_blur, blurred, downsampled)
-    out[picked] = (chosen + 0.03 * torch.randn_like(chosen)).clamp(-1, 1)
+    noise = torch.randn(chosen.shape, generator=generator).to(images.device)
+    out[picked] = (chosen + 0.03 * noise).clamp(-1, 1)
     return out
 
 
@@ -197,7 +204,7 @@ def classifier_loss(model: AttributeClassifier, batch: tuple[Tensor, ...],
     degraded (``degrade_randomly``)."""
     images, attributes = batch[0], batch[1]
     attribute_columns, factor_columns = _columns(model)
-    logits, estimates = model(degrade_randomly(images))
+    logits, estimates = model(degrade_randomly(images, seed=step))
     bce = F.binary_cross_entropy_with_logits(logits, attributes[:, attribute_columns])
     if not factor_columns:
         return bce, {"bce": bce.item()}
