@@ -163,6 +163,21 @@ def save_weights(module: nn.Module, name: str, record: Record, *, half: bool = T
     return path
 
 
+def record_metrics(name: str, metrics: dict[str, float], folder: Path | None = None) -> None:
+    """Replace the figures the manifest records for ``folder/name`` (the weights and the
+    other blocks unchanged), written to a temporary file and renamed.
+
+    Raises:
+        WeightsError: the manifest has no entry for ``name``."""
+    folder = folder or weights_dir()
+    manifest = read_manifest(folder)
+    if name not in manifest:
+        raise WeightsError(f"{name} is not in {folder / MANIFEST}: train it with python -m common.train ... --save")
+    manifest[name]["metrics"] = metrics
+    with atomic_path(folder / MANIFEST) as manifest_tmp:
+        manifest_tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
 def load_weights(module: nn.Module, name: str, folder: Path | None = None) -> dict:
     """Load ``folder/name`` into ``module`` (strict), after checking its sha256 against the
     manifest. Returns the manifest entry (command, metrics, model, train, data)."""

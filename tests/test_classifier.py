@@ -34,6 +34,14 @@ def test_required_attributes_are_read_at_95_percent_or_better(shipped):
         assert metrics[f"acc/{name}"] >= 0.95, (size, name)
 
 
+def test_a_smeared_mouth_is_read_by_the_expression_it_averages(shipped):
+    """Expression blends (what a decoder draws when its code leaves the expression open)
+    are read by their mean expression: a smear of several mouths is not a smile."""
+    size, metrics = shipped
+    for name in ("Smiling", "Narrow_Eyes", "Mouth_Slightly_Open"):
+        assert metrics[f"acc_blend/{name}"] >= 0.9, (size, name)
+
+
 def test_faces_of_other_sizes_are_resized_to_the_trained_size():
     model = load_classifier()
     faces = held_out_faces(n=16).images(slice(None))

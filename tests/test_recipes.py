@@ -9,10 +9,10 @@ import math
 import pytest
 import torch
 
-from common.recipes import ClassifierRecipe, DataSpec, GlowRecipe, VAERecipe, shipped_recipe
+from common.recipes import ClassifierRecipe, DataSpec, GlowRecipe, PGGANRecipe, VAERecipe, shipped_recipe
 from common.train.__main__ import build_parser, recipe_from_arguments
 from common.train import History, read_history
-from common.weights import history_path, load_weights, read_manifest
+from common.weights import Record, history_path, load_weights, read_manifest, save_weights
 
 SHIPPED = sorted(name for name, entry in read_manifest().items() if "train" in entry)
 
@@ -89,3 +89,27 @@ def test_late_fall_is_near_zero_on_a_plateau_and_large_while_the_loss_still_fall
     assert abs(flat.late_fall("loss", 0.2)) < 0.001
     assert math.isnan(History([5], {"loss": [1.0]}).late_fall("loss", 0.2))
 
+
+
+def test_remeasuring_records_what_another_classifier_reads_and_keeps_the_weights(tmp_path, monkeypatch):
+    monkeypatch.setattr(PGGANRecipe, "held_out_faces", 128)       # as many samples: a quick measurement
+    data = DataSpec(faces=64)
+
+    def ship_untrained_classifier(seed: int) -> None:
+        torch.manual_seed(seed)
+        recipe = ClassifierRecipe.from_options(data=data)
+        save_weights(recipe.build(), recipe.weights_name(), Record("untrained", {}, model=recipe.model_block()),
+                     folder=tmp_path)
+
+    ship_untrained_classifier(seed=0)
+    gan = PGGANRecipe.from_options(steps=2, batch_size=4, data=data)
+    gan = dataclasses.replace(gan, train=dataclasses.replace(gan.train, progress=False))
+    gan.run(save=True, weights_dir=tmp_path)
+    before = read_manifest(tmp_path)["pggan_synth64.safetensors"]
+    ship_untrained_classifier(seed=1)
+    metrics = gan.remeasure(tmp_path)
+    after = read_manifest(tmp_path)["pggan_synth64.safetensors"]
+    assert after["sha256"] == before["sha256"] and after["command"] == before["command"]
+    assert after["metrics"] == metrics and set(metrics) == set(before["metrics"])
+    assert metrics["frechet"] != pytest.approx(before["metrics"]["frechet"])       # another classifier reads them
+    assert metrics["frechet_at_start"] != pytest.approx(before["metrics"]["frechet_at_start"])

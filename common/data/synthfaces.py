@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from ..config import cache_dir
 from ..images import from_uint8, unit_to_signed
 from .celeba_names import CELEBA_ATTRIBUTES
-from .synth_factors import FACTOR_NAMES, attributes_from_factors, sample_factors
+from .synth_factors import EXPRESSION_FACTORS, FACTOR_INDEX, FACTOR_NAMES, attributes_from_factors, sample_factors
 from .pixel_cache import read_pixels, writing_pixels
 from .synth_render import render_faces
 
@@ -166,3 +166,29 @@ def changed_region(factors: np.ndarray, name: str, low: float, high: float, size
     low_face, high_face = factor_sweep(factors, name, [low, high], size)
     change = (low_face - high_face).abs().sum(0) / 2.0   # [-1, 1] images: halve to [0, 1] units
     return change > threshold
+
+
+def blend_expressions(factors: Tensor, donors: Tensor, weights: Tensor, size: int = 64) -> tuple[Tensor, Tensor]:
+    """What a pixel-error decoder draws for faces whose expression its code leaves open:
+    the weighted mean of each face rendered with several expressions (such a decoder's
+    output is the mean of the images the code allows), and the mean expression it shows.
+
+    Args:
+        factors: ``[N,F]`` the faces (float32).
+        donors: ``[N,K,F]`` faces whose expression factors (``EXPRESSION_FACTORS``) each
+            face is rendered with; everything else stays the face's own.
+        weights: ``[N,K]`` non-negative, each row summing to 1.
+        size: pixels.
+    Returns:
+        images ``[N,3,size,size]`` in [-1,1], and factors ``[N,F]``: the face's own with
+        the weighted mean of the donors' expression factors.
+    """
+    n, k, _ = donors.shape
+    columns = [FACTOR_INDEX[name] for name in EXPRESSION_FACTORS]
+    variants = factors[:, None].repeat(1, k, 1)
+    variants[..., columns] = donors[..., columns]
+    rendered = render_faces(variants.flatten(0, 1), size).view(n, k, 3, size, size)
+    images = (weights[:, :, None, None, None] * rendered).sum(1)
+    mean = factors.clone()
+    mean[:, columns] = (weights[..., None] * donors[..., columns]).sum(1)
+    return unit_to_signed(images), mean

@@ -17,8 +17,9 @@ from torch import Tensor, nn
 
 from ..config import model_device
 from ..data.celeba_names import attribute_index
-from ..data.synth_factors import FACTOR_INDEX, SYNTH_ATTRIBUTES
-from ..data.synthfaces import SynthFaces
+from ..data.synth_factors import FACTOR_INDEX, SYNTH_ATTRIBUTES, attributes_from_factors
+from ..data.synthfaces import SynthFaces, blend_expressions
+from .augment import DEGRADATIONS, blend_expressions_randomly, blend_with_batch, degrade, degrade_randomly
 from ..weights import load_weights, model_record, shipped_name
 
 CLASSIFIER_FACTORS = ("smile", "mouth_open", "eye_open", "brow_raise", "yaw", "roll", "face_width",
@@ -144,71 +145,22 @@ def _columns(model: AttributeClassifier) -> tuple[list[int], list[int]]:
     return [attribute_index(n) for n in model.attributes], [FACTOR_INDEX[n] for n in model.factors]
 
 
-def gaussian_blur(images: Tensor, sigma: Tensor) -> Tensor:
-    """Blur each image by its own Gaussian: ``images [N,3,H,W]``, ``sigma [N]`` in pixels."""
-    radius = int(3 * float(sigma.max()) + 0.5)
-    offsets = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
-    kernel = torch.exp(-0.5 * (offsets[None] / sigma[:, None].clamp(min=1e-3)) ** 2)   # [N, K]
-    kernel = kernel / kernel.sum(1, keepdim=True)
-    n, c, h, w = images.shape
-    flat = images.reshape(1, n * c, h, w)
-    weights = kernel.repeat_interleave(c, 0)                                              # [N*C, K]
-    flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode="replicate"), weights[:, None, None, :], groups=n * c)
-    flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode="replicate"), weights[:, None, :, None], groups=n * c)
-    return flat.reshape(n, c, h, w)
-
-
-def degrade(images: Tensor, kind: str, amount: float) -> Tensor:
-    """What generative models do to faces, made on purpose: ``"blur"`` (Gaussian of
-    ``amount`` pixels) or ``"down"`` (down-sampled by ``amount``, then back up)."""
-    if kind == "blur":
-        return gaussian_blur(images, torch.full((len(images),), amount, device=images.device))
-    if kind == "down":
-        size = images.shape[-1]
-        small = F.interpolate(images, scale_factor=1 / amount, mode="area")
-        return F.interpolate(small, size=(size, size), mode="bilinear", align_corners=False)
-    raise ValueError(f"kind must be 'blur' or 'down', got {kind!r}")
-
-
-def degrade_randomly(images: Tensor, seed: int, share: float = 0.5) -> Tensor:
-    """Training augmentation: a random ``share`` of the batch ``[N,3,S,S]`` is blurred
-    (sigma 0.5-2 px) or down-sampled by 2-4 and back, with a little noise, so the classifier
-    reads the soft faces that decoders produce by what they show, and a smear stays a smear.
-    The draws depend on ``seed`` only (the training step), so a resumed run repeats them."""
-    generator = torch.Generator().manual_seed(seed)
-
-    def draw(n: int) -> Tensor:
-        return torch.rand(n, generator=generator).to(images.device)
-
-    picked = draw(len(images)) < share
-    if not picked.any():
-        return images
-    out = images.clone()
-    chosen = out[picked]
-    blurred = gaussian_blur(chosen, 0.5 + 1.5 * draw(len(chosen)))
-    downsampled = degrade(chosen, "down", int(torch.randint(2, 5, (), generator=generator).item()))
-    use_blur = (draw(len(chosen)) < 0.5)[:, None, None, None]
-    chosen = torch.where(use_blur, blurred, downsampled)
-    noise = torch.randn(chosen.shape, generator=generator).to(images.device)
-    out[picked] = (chosen + 0.03 * noise).clamp(-1, 1)
-    return out
-
-
-DEGRADATIONS = (("blur", 1.5), ("down", 4.0))
-
-
 def classifier_loss(model: AttributeClassifier, batch: tuple[Tensor, ...],
                     step: int) -> tuple[Tensor, dict[str, float]]:
     """Binary cross-entropy on the attributes plus, when the batch has SynthFaces factors
-    (``(images, attributes, factors)``), mean squared error on them; half of the batch is
-    degraded (``degrade_randomly``)."""
+    (``(images, attributes, factors)``), mean squared error on them. With factors, a quarter
+    of the batch becomes expression blends (``blend_expressions_randomly``); then half of
+    it is degraded (``degrade_randomly``). The draws are seeded by ``step``."""
+    generator = torch.Generator().manual_seed(step)
     images, attributes = batch[0], batch[1]
     attribute_columns, factor_columns = _columns(model)
-    logits, estimates = model(degrade_randomly(images, seed=step))
+    if factor_columns:
+        images, attributes, factors = blend_expressions_randomly(images, attributes, batch[2], generator)
+    logits, estimates = model(degrade_randomly(images, generator))
     bce = F.binary_cross_entropy_with_logits(logits, attributes[:, attribute_columns])
     if not factor_columns:
         return bce, {"bce": bce.item()}
-    mse = F.mse_loss(estimates, batch[2][:, factor_columns])
+    mse = F.mse_loss(estimates, factors[:, factor_columns])
     return bce + mse, {"bce": bce.item(), "factor_mse": mse.item()}
 
 
@@ -216,7 +168,8 @@ def classifier_loss(model: AttributeClassifier, batch: tuple[Tensor, ...],
 def evaluate_classifier(model: AttributeClassifier, faces) -> dict[str, float]:
     """Per-attribute accuracy on held-out ``faces`` (SynthFaces or CelebA), per-factor R^2
     where the faces have factors, and the accuracy on the same faces degraded as decoders
-    degrade them (``DEGRADATIONS``): ``acc_blur1.5/...`` and ``acc_down4/...``."""
+    degrade them (``DEGRADATIONS``): ``acc_blur1.5/...`` and ``acc_down4/...``; with factors,
+    also on expression blends of them, against the mean expression's labels: ``acc_blend/...``."""
     attribute_columns, factor_columns = _columns(model)
     truth = faces.attributes[:, attribute_columns].bool()
     images = faces.images(slice(None))
@@ -232,7 +185,27 @@ def evaluate_classifier(model: AttributeClassifier, faces) -> dict[str, float]:
         degraded, _ = model.read(degrade(images, kind, amount))
         for k, name in enumerate(model.attributes):
             metrics[f"acc_{kind}{amount:g}/{name}"] = float(((degraded[:, k] > 0.5) == truth[:, k]).float().mean())
+    if factor_columns:
+        blended, blended_truth = held_out_blends(faces)
+        probs, _ = model.read(blended)
+        for k, name in enumerate(model.attributes):
+            column = blended_truth[:, attribute_columns[k]]
+            metrics[f"acc_blend/{name}"] = float(((probs[:, k] > 0.5) == column).float().mean())
     return metrics
+
+
+def held_out_blends(faces: SynthFaces, chunk: int = 250) -> tuple[Tensor, Tensor]:
+    """Every face of ``faces`` as an expression blend (``blend_with_batch``, seed 0):
+    images ``[N,3,S,S]`` and the blends' attributes ``[N,40]`` bool."""
+    factors = torch.from_numpy(faces.factors)
+    donors, weights = blend_with_batch(factors, torch.Generator().manual_seed(0))
+    images, attributes = [], []
+    for start in range(0, len(factors), chunk):
+        part = slice(start, start + chunk)
+        blended, mean = blend_expressions(factors[part], donors[part], weights[part], faces.size)
+        images.append(blended)
+        attributes.append(torch.from_numpy(attributes_from_factors(mean.numpy())))
+    return torch.cat(images), torch.cat(attributes)
 
 
 def held_out_faces(n: int = 2000, size: int = 64) -> SynthFaces:

@@ -278,10 +278,12 @@ class Glow(nn.Module):
         """``[N, latent_dim]`` standardised ``eps`` -> the raw latents ``z`` they stand for
         under the learned priors (top level first, each prior given the levels above)."""
         z_all, x = [], None
-        for level, eps in zip(reversed(self.levels), reversed(self.split_latents(noise))):
+        top_first = list(zip(reversed(self.levels), reversed(self.split_latents(noise))))
+        for k, (level, eps) in enumerate(top_first):
             z = level.latent_from_noise(x, eps)
             z_all.insert(0, z)
-            x = level.reverse(x, z)
+            if k < len(top_first) - 1:          # the finest level's output is the image, not needed here
+                x = level.reverse(x, z)
         return torch.cat([level_z.flatten(1) for level_z in z_all], dim=1)
 
     def split_latents(self, codes: Tensor) -> list[Tensor]:

@@ -170,14 +170,15 @@ QUALITY_ATTRIBUTES = ("Smiling", "Male", "Eyeglasses", "Bangs", "Bald", "Narrow_
 
 
 @torch.no_grad()
-def sample_quality(generator: PGGANGenerator, classifier, real: SynthFaces, n: int = 2000,
+def sample_quality(generator: PGGANGenerator, classifier, real: SynthFaces, n: int | None = None,
                    seed: int = 0) -> dict[str, float]:
-    """Frechet distance in the classifier's feature space between ``n`` samples and the
-    ``real`` faces, and the share of samples and of real faces the classifier reads as
-    having each of ``QUALITY_ATTRIBUTES`` (``sample/NAME``, ``data/NAME``)."""
+    """Frechet distance in the classifier's feature space between ``n`` samples (default as
+    many as ``real`` faces) and the ``real`` faces, and the share of samples and of real
+    faces the classifier reads as having each of ``QUALITY_ATTRIBUTES`` (``sample/NAME``,
+    ``data/NAME``)."""
     was_training = generator.training
     generator.eval()
-    z = generator.sample_latent(n, seed=seed)
+    z = generator.sample_latent(n or len(real), seed=seed)
     samples = decode_faces(generator, z)
     generator.train(was_training)
     images = real.images(slice(None))

@@ -19,7 +19,8 @@ from torch import nn
 from ..data.celeba import CelebA
 from ..data.synthfaces import SynthFaces
 from ..train.loop import LATE_FRACTION, History, LossFn, TrainConfig, save_history, train
-from ..weights import Headline, Record, check_replacement, history_path, read_manifest, save_weights
+from ..weights import (Headline, Record, check_replacement, history_path, load_weights, read_manifest, record_metrics,
+                       save_weights)
 from .data_spec import DataSpec
 
 QUICK_STEPS = 100         # a quick run: at most this many steps ...
@@ -180,6 +181,23 @@ class Recipe:
         if save:
             recipe.ship(shipped, record, history, force, weights_dir)
         return Trained(shipped, history, metrics, record)
+
+    def remeasure(self, weights_dir: str | Path | None = None) -> dict[str, float]:
+        """Measure this recipe's shipped weights again as ``run`` measured them (the figures
+        before training on ``initial_model()``) and record the new figures in the manifest,
+        keeping the training run's own (``loss_late_fall``). For when what measures them
+        changed, not the weights: the PGGAN's Frechet distance and attribute frequencies
+        are read by the attribute classifier, so a retrained classifier changes them."""
+        weights_dir = Path(weights_dir) if weights_dir is not None else None
+        name = self.weights_name()
+        shipped = self.shipped_module(self.initial_model())
+        entry = load_weights(shipped, name, weights_dir)
+        held_out = self.data.held_out(self.image_size, self.held_out_faces)
+        start = self.before_training(self.initial_model(), held_out, weights_dir)
+        kept = {key: value for key, value in entry["metrics"].items() if key == LATE_FALL}
+        metrics = {**self.evaluate(shipped.cpu().eval(), held_out, weights_dir), **start, **kept}
+        record_metrics(name, metrics, weights_dir)
+        return metrics
 
     def ship(self, model: nn.Module, record: Record, history: History, force: bool, weights_dir: Path | None) -> None:
         """Save ``model`` unless its headline metric is worse than the shipped file's
