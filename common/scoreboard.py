@@ -121,12 +121,20 @@ def svm_direction(codes: Tensor, values: Tensor, spec: EditSpec) -> Direction:
     return Direction(boundary.normal, gap_along(codes, sample_groups(values, spec), boundary.normal))
 
 
-def encoder_directions(model, faces, specs: Sequence[EditSpec]) -> dict[str, Direction]:
-    """An encoder's direction for each edit of ``specs``, by name: the mean code of the
-    faces of ``faces`` (a ``FaceData``) where the edit holds minus that of the others
-    (the faces are encoded once)."""
-    codes = encode_faces(model, faces.images(slice(None)))
+def group_directions(codes: Tensor, faces, specs: Sequence[EditSpec]) -> dict[str, Direction]:
+    """The direction for each edit of ``specs``, by name: the mean of ``codes [N,D]`` (one
+    per face of ``faces``, a ``FaceData``) where the edit holds minus that of the others."""
     return {spec.name: mean_difference(codes, spec.holds(truth(faces, spec))) for spec in specs}
+
+
+def encoder_directions(model, faces, specs: Sequence[EditSpec]) -> dict[str, Direction]:
+    """An encoder's ``group_directions``, the faces of ``faces`` encoded once."""
+    return group_directions(encode_faces(model, faces.images(slice(None))), faces, specs)
+
+
+def faces_to_edit(faces, spec: EditSpec, n: int) -> Tensor:
+    """``[<=n]`` indices of the first ``n`` faces of ``faces`` where ``spec`` does not hold yet."""
+    return torch.nonzero(~spec.holds(truth(faces, spec)))[:n, 0]
 
 
 def generator_direction(generator, samples: Tensor, judge: Judge, spec: EditSpec) -> Direction:

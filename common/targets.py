@@ -49,17 +49,19 @@ GENERATOR_FRECHET = Target("sample Frechet distance", 15.0, at_most=True)
 GENERATOR_FREQUENCY = Target("largest attribute frequency gap to the data", 0.08, at_most=True)
 
 
-def family(method: str) -> str | None:
-    """The family ``method`` belongs to (``FAMILIES``), or None (PCA, beta-VAE, other GAN directions)."""
-    return next((name for name in FAMILIES if method.startswith(name)), None)
+def family(method: str, families: Sequence[str] = FAMILIES) -> str | None:
+    """The family of ``families`` that ``method`` belongs to, or None (PCA, beta-VAE, other
+    GAN directions)."""
+    return next((name for name in families if method.startswith(name)), None)
 
 
-def edit_target_rows(scores: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
-    """One row per family method and edit target found in ``scores``: scoreboard rows with
-    ``method``, ``edit``, ``strength`` and the ``Judge.score`` figures."""
+def edit_target_rows(scores: Sequence[Mapping[str, object]],
+                     families: Sequence[str] = FAMILIES) -> list[dict[str, object]]:
+    """One row per method of ``families`` and edit target found in ``scores``: scoreboard
+    rows with ``method``, ``edit``, ``strength`` and the ``Judge.score`` figures."""
     rows = []
     for score in scores:
-        if family(str(score["method"])) is None:
+        if family(str(score["method"]), families) is None:
             continue
         figures = dict(score)
         if "realism (FD)" in figures and "realism before (FD)" in figures:

@@ -48,6 +48,12 @@ FACTOR_NAMES: tuple[str, ...] = (
 )
 FACTOR_INDEX: dict[str, int] = {name: i for i, name in enumerate(FACTOR_NAMES)}
 
+# Factors outside [0, 1]: signed ones span [-1, 1], the categorical ones count styles.
+SIGNED_FACTORS = ("smile", "brow_raise", "yaw", "roll", "light")
+CATEGORY_COUNTS = {"hair_colour": 4, "hair_style": 3}
+DISCRETE_FACTORS = ("male", "hair_colour", "hair_style", "bangs", "glasses", "moustache", "goatee", "beard",
+                    "lipstick")
+
 EXPRESSION_FACTORS = ("smile", "mouth_open", "eye_open", "brow_raise")
 POSE_FACTORS = ("yaw", "roll")
 IDENTITY_FACTORS = (
@@ -183,4 +189,23 @@ def attributes_from_factors(factors: np.ndarray) -> np.ndarray:
         names = (names,) if isinstance(names, str) else names
         value = sum(factors[:, FACTOR_INDEX[n]] for n in names)
         out[:, CELEBA_ATTRIBUTES.index(name)] = _COMPARE[op](value, threshold)
+    return out
+
+
+def valid_factors(factors: np.ndarray) -> np.ndarray:
+    """The nearest renderable factors: each clipped to its range, discrete ones (sex,
+    hair, accessories) rounded to a category, as an edited factor vector needs before
+    ``render_faces`` (which indexes colours and styles by them).
+
+    Args:
+        factors: ``[N, len(FACTOR_NAMES)]``, any real values.
+    Returns:
+        ``[N, len(FACTOR_NAMES)]`` float32.
+    """
+    out = np.array(factors, dtype=np.float32, copy=True)
+    for name, k in FACTOR_INDEX.items():
+        low = -1.0 if name in SIGNED_FACTORS else 0.0
+        high = CATEGORY_COUNTS.get(name, 2) - 1.0
+        column = np.round(out[:, k]) if name in DISCRETE_FACTORS else out[:, k]
+        out[:, k] = np.clip(column, low, high)
     return out
