@@ -19,7 +19,8 @@ from torch import Tensor
 
 from .arithmetic import decode_faces
 from .plot import labelled_rows, strength_labels
-from .scoreboard import Direction, EditSpec, Judge, encoder_directions, truth
+from .models.rendered import RenderedFaces
+from .scoreboard import Direction, EditSpec, Judge, encoder_directions, group_directions, truth
 
 STRENGTHS = (-2.0, 0.0, 2.0)
 DISPLAY_PX = 160       # each face's side in the saved figure (at least 128: nearest-neighbour)
@@ -68,6 +69,17 @@ def encoder_strip(model, train, test, judge: Judge, spec: EditSpec, strengths: S
     face = test.images(showcase_faces(test, [spec]))
     direction = encoder_directions(model, train, [spec])[spec.name]
     return edit_strip(model, model.encode(face)[0], direction, face[0], judge, spec, strengths)
+
+
+def renderer_strip(train, test, judge: Judge, spec: EditSpec, strengths: Sequence[float] = STRENGTHS) -> Strip:
+    """The yardstick's strip (SynthFaces only): ``test``'s showcase face re-rendered from its
+    factors moved along the renderer's direction (``models.rendered``), fitted on ``train``'s
+    factors by the encoders' rule: what the same slider does to the face itself."""
+    index = showcase_faces(test, [spec])
+    direction = group_directions(torch.from_numpy(train.factors), train, [spec])[spec.name]
+    model = RenderedFaces(test.images(index).shape[-1])
+    return edit_strip(model, torch.from_numpy(test.factors[index[0]]), direction, test.images(index)[0], judge, spec,
+                      strengths)
 
 
 def showcase_figure(strips: Mapping[str, Strip], spec: EditSpec, strengths: Sequence[float] = STRENGTHS,

@@ -20,7 +20,8 @@ from common.cli import whole_number  # noqa: E402
 from common.files import atomic_path  # noqa: E402
 from common.models.inversion import invert  # noqa: E402
 from common.scoreboard import Judge, edits_for, generator_direction  # noqa: E402
-from common.showcase import FIGURE_DPI, STRENGTHS, edit_strip, encoder_strip, showcase_faces, showcase_figure  # noqa: E402
+from common.showcase import (FIGURE_DPI, STRENGTHS, edit_strip, encoder_strip, renderer_strip,  # noqa: E402
+                             showcase_faces, showcase_figure)
 from common.trained import classifier_on_data, glow_on_data, pggan_on_data, vae_on_data  # noqa: E402
 
 
@@ -42,10 +43,13 @@ def main(argv: list[str] | None = None) -> None:
     smile = edits_for(test[64])[0]
     chosen = showcase_faces(test[64], [smile])[0]
 
+    strips = {}
+    if hasattr(test[64], "factors"):                  # SynthFaces: the face itself, re-rendered, comes first
+        strips["Renderer (truth)"] = renderer_strip(train[64], test[64], judges[64], smile)
     encoders = {"VAE": vae_on_data("vanilla"), "DFC-VAE": vae_on_data("dfc"),
                 f"Glow ({glow_size}x{glow_size})": glow_on_data(glow_size)}
-    strips = {name: encoder_strip(model, train[model.image_size], test[model.image_size], judges[model.image_size],
-                                  smile) for name, model in encoders.items()}
+    strips |= {name: encoder_strip(model, train[model.image_size], test[model.image_size], judges[model.image_size],
+                                   smile) for name, model in encoders.items()}
     gan = pggan_on_data()
     direction = generator_direction(gan, gan.sample_latent(args.fit, seed=0), judges[64], smile)
     face = test[64].images([chosen])

@@ -13,7 +13,7 @@ from PIL import Image
 from common.data import SynthFaces
 from common.models import PCAFaces
 from common.scoreboard import EDITS, EditSpec, Judge, encoder_directions
-from common.showcase import STRENGTHS, edit_strip, showcase_faces, showcase_figure
+from common.showcase import STRENGTHS, edit_strip, renderer_strip, showcase_faces, showcase_figure
 from common.trained import classifier_on_data
 
 matplotlib.use("Agg")
@@ -59,6 +59,14 @@ def test_the_strip_moves_the_code_by_each_strength_in_gaps_and_reads_every_face(
     assert torch.allclose(strip.readings, judge.values(torch.cat([face, strip.edits]), SMILE))
 
 
+def test_the_renderers_strip_reproduces_the_face_and_smiles_at_plus_two(setting):
+    train, test, _, judge = setting
+    strip = renderer_strip(train, test, judge, SMILE)
+    assert torch.allclose(strip.edits[STRENGTHS.index(0.0)], strip.face, atol=1.01 / 127.5)   # exact, up to uint8
+    readings = dict(zip(STRENGTHS, strip.readings[1:].tolist()))
+    assert readings[2.0] > SMILE.threshold + 0.3 and readings[-2.0] < readings[0.0] < SMILE.threshold
+
+
 def test_every_face_in_the_figure_is_at_least_128_pixels_wide(setting):
     train, test, pca, judge = setting
     direction = encoder_directions(pca, train, [SMILE])[SMILE.name]
@@ -79,10 +87,10 @@ def test_the_script_writes_the_readme_figure_from_the_shipped_weights(tmp_path):
                            "--fit", "300", "--held-out", "100", "--inversion-steps", "3"],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    for method in ("VAE", "DFC-VAE", "Glow (32x32)", "PGGAN + InterFaceGAN"):
+    for method in ("Renderer (truth)", "VAE", "DFC-VAE", "Glow (32x32)", "PGGAN + InterFaceGAN"):
         assert method in done.stdout
     width, height = Image.open(out).size
-    assert width >= 4 * 128 and height >= 4 * 128
+    assert width >= 4 * 128 and height >= 5 * 128
     assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]    # nothing half-written beside it
 
 
