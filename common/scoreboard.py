@@ -132,6 +132,17 @@ def encoder_directions(model, faces, specs: Sequence[EditSpec]) -> dict[str, Dir
     return group_directions(encode_faces(model, faces.images(slice(None))), faces, specs)
 
 
+def reading_gaps(judge: Judge, faces, images: Tensor, reconstructions: Tensor, spec: EditSpec) -> dict[str, float]:
+    """How much of an edit's change a model keeps: the judge's mean reading where ``spec``
+    holds minus where it does not, on ``images [N,3,H,W]`` (the faces of ``faces``) and on a
+    model's ``reconstructions [N,3,H,W]`` of them. Beside the ``target change`` of one gap
+    they say where the change is lost: in reconstruction (the two gaps differ) or on the way
+    along the latent direction (the reconstructions keep it, the edit does not)."""
+    holds = spec.holds(truth(faces, spec))
+    readings = {"faces' gap": judge.values(images, spec), "reconstructions' gap": judge.values(reconstructions, spec)}
+    return {label: float(values[holds].mean() - values[~holds].mean()) for label, values in readings.items()}
+
+
 def faces_to_edit(faces, spec: EditSpec, n: int) -> Tensor:
     """``[<=n]`` indices of the first ``n`` faces of ``faces`` where ``spec`` does not hold yet."""
     return torch.nonzero(~spec.holds(truth(faces, spec)))[:n, 0]

@@ -4,10 +4,11 @@ import pytest
 import torch
 
 from common.data import CelebA, SynthFaces, attribute_index, export_celeba_layout
+from common.models import PCAFaces
 from common.models.classifier import held_out_faces, load_classifier
 from common.models.vae import load_vae
 from common.scoreboard import (CELEBA_EDITS, EDITS, Judge, best_component, edits_for, gap_along, mean_difference,
-                               sample_groups, truth)
+                               reading_gaps, sample_groups, truth)
 
 
 def test_mean_difference_gap_is_the_distance_between_group_means():
@@ -78,3 +79,16 @@ def test_sample_groups_fall_back_to_halves_when_no_sample_crosses_the_threshold(
     assert sample_groups(never, smile).tolist() == [False] * 5 + [True] * 5
     mixed = torch.tensor([0.1, 0.7, 0.2, 0.9])
     assert sample_groups(mixed, smile).tolist() == [False, True, False, True]
+
+
+def test_reading_gaps_show_a_change_lost_in_reconstruction():
+    """Faces keep the smile's gap; a 4-component PCA's reconstructions lose most of it."""
+    train, test = SynthFaces(n=1500, size=64, seed=5), held_out_faces(n=600)
+    judge = Judge(load_classifier(), test.images(slice(None)))
+    smile, faces = EDITS[0], test.images(slice(None))
+    exact = reading_gaps(judge, test, faces, faces, smile)
+    assert exact["faces' gap"] == exact["reconstructions' gap"] > 0.9       # the data's gap is about 1.1
+    pca = PCAFaces.fit(train.images(slice(None)), 4)
+    coarse = reading_gaps(judge, test, faces, pca.decode(pca.encode(faces)), smile)
+    assert coarse["faces' gap"] == exact["faces' gap"]
+    assert coarse["reconstructions' gap"] < 0.5 * coarse["faces' gap"]
