@@ -76,10 +76,10 @@ def renderer_strip(train, test, judge: Judge, spec: EditSpec, strengths: Sequenc
     factors moved along the renderer's direction (``models.rendered``), fitted on ``train``'s
     factors by the encoders' rule: what the same slider does to the face itself."""
     index = showcase_faces(test, [spec])
+    face = test.images(index)[0]
     direction = group_directions(torch.from_numpy(train.factors), train, [spec])[spec.name]
-    model = RenderedFaces(test.images(index).shape[-1])
-    return edit_strip(model, torch.from_numpy(test.factors[index[0]]), direction, test.images(index)[0], judge, spec,
-                      strengths)
+    return edit_strip(RenderedFaces(face.shape[-1]), torch.from_numpy(test.factors[index[0]]), direction, face, judge,
+                      spec, strengths)
 
 
 def showcase_figure(strips: Mapping[str, Strip], spec: EditSpec, strengths: Sequence[float] = STRENGTHS,

@@ -4,7 +4,8 @@ A face's code is its factor vector (``FACTOR_NAMES`` order) and decoding renders
 this "model" reconstructs perfectly and every factor moves linearly along its own axis.
 Edited with the same rules as the learned models (the mean factor difference between the
 faces where an edit holds and the others, moved by the group gap), it shows what those
-rules allow at best: a target the renderer misses is out of reach for every model.
+rules and the judge give a perfect model: where it misses a target, the miss lies in the
+rule or in the judge's reading rather than in the models.
 """
 
 from __future__ import annotations
