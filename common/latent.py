@@ -37,6 +37,46 @@ def attribute_direction(codes: Tensor, labels: Tensor) -> Tensor:
     return codes[labels].mean(0) - codes[~labels].mean(0)
 
 
+def lookalike_vectors(codes: Tensor, labels: Tensor, faces: Tensor, k: int, batch: int = 256) -> Tensor:
+    """Each face's own attribute vector: the mean of its ``k`` nearest look-alikes with the
+    attribute minus the mean of its ``k`` nearest look-alikes without it.
+
+    The write-up's vector averages faces whose mouths (or eyes) sit in different places, so
+    added to one face it paints the average smile over the face's own mouth. Look-alikes are
+    found once the coordinate along that global vector is removed from every code, so they
+    match the face in everything but (most of) the attribute, and their difference moves
+    this face's own mouth. Its length is the gap between the two groups of look-alikes.
+
+    Args:
+        codes: ``[N, D]`` codes of faces with known labels; labels: ``[N]`` bool.
+        faces: ``[M, D]`` codes of the faces to edit.
+        k: look-alikes per group and face (fewer are more local and noisier).
+    Returns:
+        ``[M, D]``, not normalised.
+    """
+    labels = labels.bool()
+    smaller = min(int(labels.sum()), int((~labels).sum()))
+    if not 0 < k <= smaller:
+        raise ValueError(f"k={k} look-alikes per group cannot be drawn when the smaller group has {smaller} "
+                         f"codes; use 0 < k <= {smaller}")
+    axis = unit(attribute_direction(codes, labels)).to(codes.dtype)
+    rest = codes - coordinate(codes, axis)[:, None] * axis
+    groups = [(codes[members], rest[members]) for members in (labels, ~labels)]
+    vectors = []
+    for start in range(0, len(faces), batch):
+        chunk = faces[start:start + batch].to(codes.dtype)
+        chunk_rest = chunk - coordinate(chunk, axis)[:, None] * axis
+        means = []
+        for group_codes, group_rest in groups:
+            nearest = torch.cdist(chunk_rest, group_rest).topk(k, largest=False).indices   # [B, k]
+            # the mean of each face's k nearest as one product: weight 1/k on each of them
+            weights = torch.zeros(len(chunk), len(group_codes), dtype=codes.dtype, device=codes.device)
+            weights.scatter_(1, nearest, 1.0 / k)
+            means.append(weights @ group_codes)
+        vectors.append(means[0] - means[1])
+    return torch.cat(vectors)
+
+
 def boundary_coordinate(codes: Tensor, labels: Tensor, direction: Tensor) -> float:
     """Where the attribute flips along ``direction``: the midpoint of the two groups' mean
     coordinates. A slider centred here reads negative without the attribute, positive with it.

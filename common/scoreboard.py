@@ -38,7 +38,7 @@ from torch import Tensor
 
 from .arithmetic import decode_faces, encode_faces
 from .data import attribute_index
-from .latent import attribute_direction, coordinate, svm_boundary, unit
+from .latent import attribute_direction, coordinate, lookalike_vectors, svm_boundary, unit
 from .metrics import attribute_leakage, frechet_distance, success
 from .models.classifier import Reading
 
@@ -87,10 +87,12 @@ def truth(data, spec: EditSpec) -> Tensor:
 
 @dataclass
 class Direction:
-    """A unit edit direction ``[D]`` and the latent distance that strength 1 means."""
+    """A unit edit direction and the latent distance that strength 1 means: ``vector [D]``
+    and ``gap`` a float for every face alike, or ``vector [M,D]`` and ``gap [M,1]``, one
+    per face to edit (``lookalike_direction``)."""
 
     vector: Tensor
-    gap: float
+    gap: float | Tensor
 
 
 def gap_along(codes: Tensor, holds: Tensor, vector: Tensor) -> float:
@@ -103,6 +105,15 @@ def mean_difference(codes: Tensor, holds: Tensor) -> Direction:
     """The write-up's attribute vector; its gap is its own length."""
     vector = attribute_direction(codes, holds)
     return Direction(unit(vector), float(vector.norm()))
+
+
+def lookalike_direction(codes: Tensor, faces, spec: EditSpec, start: Tensor, k: int) -> Direction:
+    """Per-face directions for the codes ``start [M,D]`` to edit: the attribute vector of each
+    one's ``k`` look-alikes among ``codes [N,D]`` (one per face of ``faces``), split by where
+    ``spec`` holds (``latent.lookalike_vectors``); each gap is its own vector's length."""
+    vectors = lookalike_vectors(codes, spec.holds(truth(faces, spec)), start, k)
+    gaps = vectors.norm(dim=1, keepdim=True)
+    return Direction(vectors / gaps, gaps)
 
 
 def sample_groups(values: Tensor, spec: EditSpec) -> Tensor:
@@ -132,15 +143,18 @@ def encoder_directions(model, faces, specs: Sequence[EditSpec]) -> dict[str, Dir
     return group_directions(encode_faces(model, faces.images(slice(None))), faces, specs)
 
 
-def reading_gaps(judge: Judge, faces, images: Tensor, reconstructions: Tensor, spec: EditSpec) -> dict[str, float]:
+def reading_gaps(judge: Judge, faces, face_reading: Reading, reconstruction_reading: Reading,
+                 spec: EditSpec) -> dict[str, float]:
     """How much of an edit's change a model keeps: the judge's mean reading where ``spec``
-    holds minus where it does not, on ``images [N,3,H,W]`` (the faces of ``faces``) and on a
-    model's ``reconstructions [N,3,H,W]`` of them. Beside the ``target change`` of one gap
-    they say where the change is lost: in reconstruction (the two gaps differ) or on the way
-    along the latent direction (the reconstructions keep it, the edit does not)."""
+    holds minus where it does not, on the faces of ``faces`` (``face_reading``, the judge's
+    ``read`` of their images) and on a model's reconstructions of them
+    (``reconstruction_reading``). Beside the ``target change`` of one gap they say where the
+    change is lost: in reconstruction (the two gaps differ) or on the way along the latent
+    direction (the reconstructions keep it, the edit does not)."""
     holds = spec.holds(truth(faces, spec))
-    readings = {"faces' gap": judge.values(images, spec), "reconstructions' gap": judge.values(reconstructions, spec)}
-    return {label: float(values[holds].mean() - values[~holds].mean()) for label, values in readings.items()}
+    readings = {"faces' gap": face_reading, "reconstructions' gap": reconstruction_reading}
+    return {label: float(judge.value(reading, spec)[holds].mean() - judge.value(reading, spec)[~holds].mean())
+            for label, reading in readings.items()}
 
 
 def faces_to_edit(faces, spec: EditSpec, n: int) -> Tensor:
@@ -175,24 +189,30 @@ class Judge:
         self.scale = estimates.std(0) if classifier.factors else None     # a CelebA classifier has no factors
         self.real_features = classifier.features(real).numpy()
 
-    def _value(self, reading: Reading, spec: EditSpec) -> Tensor:
+    def read(self, images: Tensor) -> Reading:
+        """The classifier's reading of ``images [N,3,H,W]``; ``value`` picks what an edit reads."""
+        return self.classifier.read(images)
+
+    def value(self, reading: Reading, spec: EditSpec) -> Tensor:
+        """``[N]`` what ``spec`` reads (its factor estimate or attribute probability) in ``reading``."""
         if spec.reads == "factor":
             return reading.factors[:, self.classifier.factor(spec.factor)]
         return reading.probabilities[:, self.classifier.attribute(spec.factor)]
 
     def values(self, images: Tensor, spec: EditSpec) -> Tensor:
         """``[N]`` the classifier's reading of what ``spec`` reads in ``images [N,3,H,W]``."""
-        return self._value(self.classifier.read(images), spec)
+        return self.value(self.read(images), spec)
 
     def realism(self, images: Tensor) -> float:
         return frechet_distance(self.classifier.features(images).numpy(), self.real_features)
 
     def score(self, model, codes: Tensor, direction: Direction, spec: EditSpec, strength: float = 1.0) -> dict[str, float]:
-        """The metrics above for ``codes [N,D]`` moved by ``strength * gap`` along the direction."""
+        """The metrics above for ``codes [N,D]`` moved by ``strength * gap`` along the direction
+        (or, for per-face directions, each code by its own)."""
         before = decode_faces(model, codes)
         after = decode_faces(model, codes + strength * direction.gap * direction.vector.to(codes.dtype))
         read_before, read_after = self.classifier.read(before), self.classifier.read(after)
-        value_before, value_after = self._value(read_before, spec), self._value(read_after, spec)
+        value_before, value_after = self.value(read_before, spec), self.value(read_after, spec)
         classifier = self.classifier
         others = [k for k, name in enumerate(classifier.attributes) if name not in spec.related]
         metrics = {"before": success(spec.holds(value_before)), "success": success(spec.holds(value_after)),

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from common.latent import (Boundary, attribute_direction, blend, boundary_coordinate, boundary_sweep, condition,
-                           coordinate, edit, interpolate, svm_boundary, unit)
+                           coordinate, edit, interpolate, lookalike_vectors, svm_boundary, unit)
 
 
 def _boundaries(folder):
@@ -52,6 +52,33 @@ def test_attribute_direction_is_the_difference_of_group_means():
     assert torch.allclose(attribute_direction(codes, labels), torch.tensor([2.0, 0.0]))
     with pytest.raises(ValueError, match="both with and without"):
         attribute_direction(codes, torch.ones(4, dtype=torch.bool))
+
+
+def test_lookalike_vectors_follow_each_kind_of_face_where_the_attribute_vector_averages():
+    """Two kinds of face (dim 5 at -3 or +3) show the attribute on different axes (dim 0 or 1):
+    the global vector points between them, each face's look-alikes along its own axis."""
+    torch.manual_seed(0)
+    kind = torch.rand(2000) < 0.5
+    labels = torch.rand(2000) < 0.4
+    codes = 0.3 * torch.randn(2000, 6)
+    codes[:, 5] += torch.where(kind, 3.0, -3.0)
+    codes[kind, 0] += 2.0 * labels[kind]
+    codes[~kind, 1] += 2.0 * labels[~kind]
+    faces = codes[:20]
+    vectors = lookalike_vectors(codes, labels, faces, k=100)
+    own_axis = torch.where(kind[:20, None], torch.tensor([1.0, 0, 0, 0, 0, 0]), torch.tensor([0, 1.0, 0, 0, 0, 0]))
+    cosine = torch.nn.functional.cosine_similarity(vectors, own_axis)
+    overall = torch.nn.functional.cosine_similarity(attribute_direction(codes, labels)[None], own_axis)
+    assert cosine.min() > 0.95 and overall.max() < 0.8
+    lengths = vectors.norm(dim=1)                   # the attribute's size, 2 (matching shortens it a little)
+    assert lengths.min() > 1.5 and lengths.max() < 2.2
+
+
+def test_lookalike_vectors_need_k_faces_in_each_group():
+    codes, labels = torch.randn(100, 4), torch.arange(100) < 30
+    assert lookalike_vectors(codes, labels, codes[:3], k=30).shape == (3, 4)
+    with pytest.raises(ValueError, match="k=31 .* smaller group has 30"):
+        lookalike_vectors(codes, labels, codes[:3], k=31)
 
 
 def test_edit_and_coordinate_agree():
