@@ -77,6 +77,19 @@ def lookalike_vectors(codes: Tensor, labels: Tensor, faces: Tensor, k: int, batc
     return torch.cat(vectors)
 
 
+class Lookalikes:
+    """A face's own attribute vectors, for a slider panel's "each face's own vector"
+    (``EditState.vectors_of``): ``code [D] -> {name: [D]}``, each by ``lookalike_vectors``
+    from ``codes [N,D]`` and their ``labels {name: [N] bool}``, ``k`` look-alikes per group."""
+
+    def __init__(self, codes: Tensor, labels: dict[str, Tensor], k: int) -> None:
+        self.codes, self.labels, self.k = codes, {n: l.bool() for n, l in labels.items()}, k
+
+    def __call__(self, code: Tensor) -> dict[str, Tensor]:
+        face = code.detach()[None].to(self.codes)
+        return {n: lookalike_vectors(self.codes, labels, face, self.k)[0] for n, labels in self.labels.items()}
+
+
 def boundary_coordinate(codes: Tensor, labels: Tensor, direction: Tensor) -> float:
     """Where the attribute flips along ``direction``: the midpoint of the two groups' mean
     coordinates. A slider centred here reads negative without the attribute, positive with it.

@@ -11,7 +11,7 @@ import html
 import io
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -57,18 +57,22 @@ class EditPanel:
             CPU the 1024 PGGAN takes about 2.4 s at 1024 px, 0.7 s at 256, 0.27 s at 64).
         preview_budget_ms: the time one preview move should take (None: always ``preview_size``).
         settle_ms: with a preview, how long the sliders rest before the full-quality image.
+        vectors_of: ``code [D] -> {name: [D]}``, each face's own vectors (``latent.Lookalikes``);
+            given, a checkbox "each face's own vector" makes the sliders move the face along
+            them (``EditState.set_own_vectors``).
     """
 
     def __init__(self, model: LatentModel, directions: dict[str, Tensor], *,
                  centres: dict[str, float] | None = None, units: dict[str, float] | None = None,
                  faces: Tensor | None = None, scorer=None, seed: int = 0, limit: float = 3.0,
                  display_size: int = 256, save_dir: str | Path = "edits", preview_size: int = 64,
-                 preview_budget_ms: float | None = 150.0, settle_ms: int = 300) -> None:
+                 preview_budget_ms: float | None = 150.0, settle_ms: int = 300,
+                 vectors_of: Callable[[Tensor], dict[str, Tensor]] | None = None) -> None:
         if not directions:
             raise ValueError("EditPanel needs at least one direction")
         self.model, self.faces, self.scorer, self.limit = model, faces, scorer, limit
         self.device = model_device(model)
-        self.state = EditState(directions, centres, units, device=self.device)
+        self.state = EditState(directions, centres, units, device=self.device, vectors_of=vectors_of)
         self.seed, self.save_dir, self._saved = seed, Path(save_dir), 0
         self._holding = False
         self.display_size, self.preview_size, self.settle_ms = display_size, preview_size, settle_ms
@@ -82,6 +86,7 @@ class EditPanel:
                                                layout=widgets.Layout(width="460px"))
                         for n in self.state.names}
         self.keep_others = widgets.Checkbox(value=False, description="keep other attributes", indent=False)
+        self.own_vectors = widgets.Checkbox(value=False, description="each face's own vector", indent=False)
         self.reset_button = widgets.Button(description="reset", icon="undo")
         self.new_face_button = widgets.Button(description="new face", icon="refresh")
         self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="your photo")
@@ -93,6 +98,7 @@ class EditPanel:
         for name, slider in self.sliders.items():
             slider.observe(lambda change, name=name: self._on_slider(name, change["new"]), names="value")
         self.keep_others.observe(lambda change: self._on_keep_others(change["new"]), names="value")
+        self.own_vectors.observe(lambda change: self._on_own_vectors(change["new"]), names="value")
         self.reset_button.on_click(lambda _: self.reset())
         self.new_face_button.on_click(lambda _: self.new_face())
         self.upload.observe(self._on_upload, names="value")
@@ -100,7 +106,8 @@ class EditPanel:
         self.save_gif_button.on_click(lambda _: self.save_gif())
         controls = widgets.VBox([
             *self.sliders.values(),
-            widgets.HBox([self.reset_button, self.new_face_button, self.keep_others]),
+            widgets.HBox([self.reset_button, self.new_face_button, self.keep_others,
+                          *([self.own_vectors] if vectors_of is not None else [])]),
             widgets.HBox([self.upload, self.save_png_button, self.gif_direction, self.save_gif_button]),
             self.status, self.scores,
         ])
@@ -216,6 +223,10 @@ class EditPanel:
 
     def _on_keep_others(self, on: bool) -> None:
         self.state.set_keep_others(on)
+        self.refresh()
+
+    def _on_own_vectors(self, on: bool) -> None:
+        self.state.set_own_vectors(on)
         self.refresh()
 
     def _on_upload(self, change: dict) -> None:

@@ -75,3 +75,52 @@ def test_units_make_a_slider_read_the_strength_of_an_attribute_vector():
     assert torch.allclose(edit.sweep("smile", limit=1.0, frames=3)[0], vector)
     with pytest.raises(ValueError, match="positive"):
         EditState({"smile": vector}, units={"smile": 0.0})
+
+
+def _own_vectors(code):
+    """A face's own vectors that depend on the face: 'smile' along its first two coordinates."""
+    smile = torch.zeros_like(code)
+    smile[:2] = code[:2].sign() * 0.5
+    return {"smile": smile, "pose": torch.ones_like(code) * 0.1}
+
+
+def test_own_vectors_step_each_slider_unit_by_the_face_s_own_vector_without_jumping():
+    g = torch.Generator().manual_seed(1)
+    edit = EditState({"smile": torch.randn(8, generator=g), "pose": torch.randn(8, generator=g)},
+                     units={"smile": 2.0}, vectors_of=_own_vectors)
+    edit.set_base(torch.randn(8, generator=g))
+    edit.move("smile", edit.start["smile"] + 1.0)
+    edited, positions = edit.code(), dict(edit.positions)
+    edit.set_own_vectors(True)
+    assert torch.allclose(edit.code(), edited) and edit.positions == positions    # nothing jumps
+    edit.move("smile", edit.positions["smile"] + 2.0)
+    assert torch.allclose(edit.code() - edited, 2.0 * _own_vectors(edited)["smile"], atol=1e-6)
+    assert torch.allclose(edit.sweep("pose", limit=1.0, frames=3)[2] - edit.code(), _own_vectors(edited)["pose"])
+    edit.set_own_vectors(False)
+    moved = edit.code()
+    edit.move("smile", edit.positions["smile"] + 1.0)
+    assert torch.allclose(edit.code() - moved, 2.0 * edit.directions["smile"], atol=1e-6)
+
+
+def test_a_new_face_gets_its_own_vectors_and_keep_others_conditions_them():
+    edit = EditState({"smile": torch.tensor([1.0, 0, 0, 0]), "pose": torch.tensor([0, 1.0, 0, 0])},
+                     vectors_of=_own_vectors)
+    edit.set_base(torch.tensor([1.0, 1.0, 0, 0]))
+    edit.set_own_vectors(True)
+    edit.set_base(torch.tensor([-1.0, 1.0, 0, 0]))                  # its smile vector points the other way
+    assert edit.own_vectors["smile"][0] == -0.5 and torch.equal(edit.code(), torch.tensor([-1.0, 1.0, 0, 0]))
+    edit.set_keep_others(True)
+    before = edit.code()
+    edit.move("smile", edit.positions["smile"] + 1.0)
+    pose = edit.own_vectors["pose"]
+    assert float((edit.code() - before) @ pose) == pytest.approx(0.0, abs=1e-6)   # the pose vector's coordinate stays
+    assert float((edit.code() - before).norm()) == pytest.approx(float(edit.own_vectors["smile"].norm()), rel=1e-5)
+
+
+def test_own_vectors_need_a_source_and_every_slider():
+    edit = EditState({"smile": torch.ones(4)})
+    with pytest.raises(ValueError, match="vectors_of"):
+        edit.set_own_vectors(True)
+    partial = EditState({"smile": torch.ones(4), "pose": torch.ones(4)}, vectors_of=lambda code: {"smile": code})
+    with pytest.raises(KeyError, match="lack pose"):
+        partial.set_own_vectors(True)

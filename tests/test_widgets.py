@@ -6,9 +6,9 @@ import pytest
 import torch
 from PIL import Image
 
-from common.data import SynthFaces
+from common.data import SynthFaces, attribute_index
 from common.images import FaceImageError, load_face_image
-from common.latent import coordinate
+from common.latent import Lookalikes, coordinate
 from common.models import LatentModel, PCAFaces
 from common.panel_files import uploaded_files
 from common.widgets import EditPanel, InterpolationPanel
@@ -73,6 +73,31 @@ def test_keep_other_attributes_holds_the_other_coordinates(panel):
     panel.keep_others.value = False
     panel.sliders["smile"].value += 2.0
     assert coordinate(panel.code()[None], panel.state.directions["pose"]) != pytest.approx(float(pose_before), abs=1e-3)
+
+
+def test_each_face_s_own_vector_moves_the_face_along_its_look_alikes(pca, tmp_path):
+    model, faces = pca
+    codes = model.encode(faces.images(slice(None)))
+    lookalikes = Lookalikes(codes, {"Smiling": faces.attributes[:, attribute_index("Smiling")]}, k=40)
+    plain = EditPanel(model, {"Smiling": torch.randn(24)}, faces=faces.images(range(5)), save_dir=tmp_path)
+    assert plain.own_vectors not in _descendants(plain.widget)
+    panel = EditPanel(model, {"Smiling": lookalikes.codes[0] - lookalikes.codes[1]}, faces=faces.images(range(5)),
+                      save_dir=tmp_path, vectors_of=lookalikes)
+    assert panel.own_vectors in _descendants(panel.widget)
+    panel.own_vectors.value = True
+    start, image, position = panel.code(), panel.image.value, panel.sliders["Smiling"].value
+    panel.sliders["Smiling"].value = panel.sliders["Smiling"].min          # the slider's far end
+    moved = panel.sliders["Smiling"].value - position
+    assert moved < -1.0
+    assert torch.allclose(panel.code() - start, moved * lookalikes(start)["Smiling"], atol=1e-4)
+    assert panel.image.value != image
+    panel.new_face()
+    assert torch.allclose(panel.state.own_vectors["Smiling"], lookalikes(panel.code())["Smiling"], atol=1e-5)
+
+
+def _descendants(widget):
+    children = getattr(widget, "children", ())
+    return [widget, *[w for child in children for w in _descendants(child)]]
 
 
 def test_new_face_changes_the_face(panel):
