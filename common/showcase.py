@@ -17,10 +17,10 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from .arithmetic import decode_faces
+from .arithmetic import decode_faces, encode_faces
 from .plot import labelled_rows, strength_labels
 from .models.rendered import RenderedFaces
-from .scoreboard import Direction, EditSpec, Judge, encoder_directions, group_directions, truth
+from .scoreboard import Direction, EditSpec, Judge, encoder_directions, group_directions, lookalike_direction, truth
 
 STRENGTHS = (-2.0, 0.0, 2.0)
 DISPLAY_PX = 160       # each face's side in the saved figure (at least 128: nearest-neighbour)
@@ -62,13 +62,21 @@ def edit_strip(model, code: Tensor, direction: Direction, face: Tensor, judge: J
     return Strip(face, edits, readings)
 
 
-def encoder_strip(model, train, test, judge: Judge, spec: EditSpec, strengths: Sequence[float] = STRENGTHS) -> Strip:
+def encoder_strip(model, train, test, judge: Judge, spec: EditSpec, strengths: Sequence[float] = STRENGTHS,
+                  lookalikes: int | None = None) -> Strip:
     """An encoder's strip: ``test``'s showcase face (``showcase_faces``), encoded and moved
-    along the direction fitted on ``train`` (``scoreboard.encoder_directions``); ``train`` and
-    ``test`` are ``FaceData`` at the model's size."""
+    along the direction fitted on ``train`` (``scoreboard.encoder_directions``) or, given
+    ``lookalikes`` = k, along the face's own vector from its k look-alikes of each group in
+    ``train`` (``scoreboard.lookalike_direction``); ``train`` and ``test`` are ``FaceData``
+    at the model's size."""
     face = test.images(showcase_faces(test, [spec]))
-    direction = encoder_directions(model, train, [spec])[spec.name]
-    return edit_strip(model, model.encode(face)[0], direction, face[0], judge, spec, strengths)
+    code = model.encode(face)
+    if lookalikes is None:
+        direction = encoder_directions(model, train, [spec])[spec.name]
+    else:
+        own = lookalike_direction(encode_faces(model, train.images(slice(None))), train, spec, code, lookalikes)
+        direction = Direction(own.vector[0], float(own.gap[0]))
+    return edit_strip(model, code[0], direction, face[0], judge, spec, strengths)
 
 
 def renderer_strip(train, test, judge: Judge, spec: EditSpec, strengths: Sequence[float] = STRENGTHS) -> Strip:

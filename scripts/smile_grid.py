@@ -1,5 +1,6 @@
 """The README's first figure: one held-out face per method, its smile slider at -2, 0 and +2
-(``common.showcase``), from the shipped weights (or, with ``CELEBA_ROOT`` set, the CelebA
+(``common.showcase``; for the VAE and the DFC-VAE also along the face's own look-alike
+vector, the panel's "each face's own vector"), from the shipped weights (or, with ``CELEBA_ROOT`` set, the CelebA
 ones). Prints each reading as a table too.
 
     python scripts/smile_grid.py                      # writes docs/smile_grid.png
@@ -48,8 +49,13 @@ def main(argv: list[str] | None = None) -> None:
         strips["Renderer (truth)"] = renderer_strip(train[64], test[64], judges[64], smile)
     encoders = {"VAE": vae_on_data("vanilla"), "DFC-VAE": vae_on_data("dfc"),
                 f"Glow ({glow_size}x{glow_size})": glow_on_data(glow_size)}
-    strips |= {name: encoder_strip(model, train[model.image_size], test[model.image_size], judges[model.image_size],
-                                   smile) for name, model in encoders.items()}
+    lookalikes = args.fit // 30                       # notebook 05's look-alikes per group
+    for name, model in encoders.items():
+        size = model.image_size
+        strips[name] = encoder_strip(model, train[size], test[size], judges[size], smile)
+        if not name.startswith("Glow"):               # Glow's look-alike vectors barely move its smile (notebook 05)
+            strips[f"{name}, own vector"] = encoder_strip(model, train[size], test[size], judges[size], smile,
+                                                          lookalikes=lookalikes)
     gan = pggan_on_data()
     direction = generator_direction(gan, gan.sample_latent(args.fit, seed=0), judges[64], smile)
     face = test[64].images([chosen])

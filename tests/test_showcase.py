@@ -12,8 +12,9 @@ from PIL import Image
 
 from common.data import SynthFaces
 from common.models import PCAFaces
-from common.scoreboard import EDITS, EditSpec, Judge, encoder_directions
-from common.showcase import STRENGTHS, edit_strip, renderer_strip, showcase_faces, showcase_figure
+from common.latent import lookalike_vectors
+from common.scoreboard import EDITS, EditSpec, Judge, encoder_directions, truth
+from common.showcase import STRENGTHS, edit_strip, encoder_strip, renderer_strip, showcase_faces, showcase_figure
 from common.trained import classifier_on_data
 
 matplotlib.use("Agg")
@@ -59,6 +60,17 @@ def test_the_strip_moves_the_code_by_each_strength_in_gaps_and_reads_every_face(
     assert torch.allclose(strip.readings, judge.values(torch.cat([face, strip.edits]), SMILE))
 
 
+def test_a_look_alike_strip_moves_the_face_along_its_own_vector(setting):
+    train, test, pca, judge = setting
+    strip = encoder_strip(pca, train, test, judge, SMILE, lookalikes=40)
+    face = test.images(showcase_faces(test, [SMILE]))
+    code = pca.encode(face)
+    own = lookalike_vectors(pca.encode(train.images(slice(None))), SMILE.holds(truth(train, SMILE)), code, 40)[0]
+    assert torch.allclose(strip.edits[STRENGTHS.index(2.0)], pca.decode(code + 2.0 * own)[0], atol=1e-4)
+    shared = encoder_strip(pca, train, test, judge, SMILE)
+    assert not torch.allclose(strip.edits[STRENGTHS.index(2.0)], shared.edits[STRENGTHS.index(2.0)], atol=1e-3)
+
+
 def test_the_renderers_strip_reproduces_the_face_and_smiles_at_plus_two(setting):
     train, test, _, judge = setting
     strip = renderer_strip(train, test, judge, SMILE)
@@ -87,10 +99,11 @@ def test_the_script_writes_the_readme_figure_from_the_shipped_weights(tmp_path):
                            "--fit", "300", "--held-out", "100", "--inversion-steps", "3"],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    for method in ("Renderer (truth)", "VAE", "DFC-VAE", "Glow (32x32)", "PGGAN + InterFaceGAN"):
+    for method in ("Renderer (truth)", "VAE", "VAE, own vector", "DFC-VAE", "DFC-VAE, own vector", "Glow (32x32)",
+                   "PGGAN + InterFaceGAN"):
         assert method in done.stdout
     width, height = Image.open(out).size
-    assert width >= 4 * 128 and height >= 5 * 128
+    assert width >= 4 * 128 and height >= 7 * 128
     assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]    # nothing half-written beside it
 
 
