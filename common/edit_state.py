@@ -7,10 +7,10 @@ the direction's ``unit`` (1 by default: latent distance; an attribute vector's l
 a position the strength ``f`` of the write-up's ``z + f v``). Moving a slider from its start
 position ``s0`` to ``s`` moves the code by ``(s - s0)`` times the direction's *step*: the
 unit direction times its unit, or, with the face's own vectors on (``set_own_vectors``:
-``vectors_of(code)``, for example its look-alikes' attribute vectors), the face's own vector
-for that slider, so that one slider unit is one of the face's own gaps. With "keep other attributes" on, each
-step is conditioned on the others' (``latent.condition``, the same length), so that their
-coordinates stay put. ``widgets.EditPanel`` draws this state; tests drive it directly.
+``vectors_of(code)``, for example its look-alikes' attribute vectors), the face's own
+vector for that slider, so that one slider unit is one of the face's own gaps. With "keep
+other attributes" on, each step is conditioned on the others' (``latent.condition``, the
+same length), so that their coordinates stay put. ``widgets.EditPanel`` draws this state; tests drive it directly.
 """
 
 from __future__ import annotations
