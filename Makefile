@@ -31,6 +31,7 @@ notebooks-celeba:
 bench:
 	$(PY) benchmarks/synthfaces_speed.py
 	$(PY) benchmarks/slider_latency.py
+	$(PY) benchmarks/lookalike_speed.py
 	$(PY) benchmarks/vae_throughput.py
 	$(PY) benchmarks/glow_speed.py
 	$(PY) benchmarks/pggan_speed.py

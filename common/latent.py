@@ -37,6 +37,49 @@ def attribute_direction(codes: Tensor, labels: Tensor) -> Tensor:
     return codes[labels].mean(0) - codes[~labels].mean(0)
 
 
+class LookalikeIndex:
+    """The faces with known labels that look-alikes are drawn from, prepared once: the global
+    attribute vector's axis and, per group (with the attribute, without), the codes and
+    their coordinates with that axis removed. ``vectors`` then costs one distance matrix
+    and one product per group.
+
+    Args:
+        codes: ``[N, D]`` codes of faces with known labels; labels: ``[N]`` bool.
+        k: look-alikes per group and face (fewer are more local and noisier).
+    """
+
+    def __init__(self, codes: Tensor, labels: Tensor, k: int) -> None:
+        labels = labels.bool()
+        smaller = min(int(labels.sum()), int((~labels).sum()))
+        if not 0 < k <= smaller:
+            raise ValueError(f"k={k} look-alikes per group cannot be drawn when the smaller group has {smaller} "
+                             f"codes; use 0 < k <= {smaller}")
+        self.k = k
+        self.axis = unit(attribute_direction(codes, labels)).to(codes.dtype)
+        rest = self._without_axis(codes)
+        self.groups = [(codes[members], rest[members]) for members in (labels, ~labels)]
+
+    def _without_axis(self, codes: Tensor) -> Tensor:
+        return codes - coordinate(codes, self.axis)[:, None] * self.axis
+
+    def vectors(self, faces: Tensor, batch: int = 256) -> Tensor:
+        """``[M, D]`` each face's mean of its ``k`` nearest with the attribute minus that of its
+        ``k`` nearest without, for the codes ``faces [M, D]``; not normalised."""
+        vectors = []
+        for start in range(0, len(faces), batch):
+            chunk = self._without_axis(faces[start:start + batch].to(self.axis))
+            means = []
+            for group_codes, group_rest in self.groups:
+                nearest = torch.cdist(chunk, group_rest).topk(self.k, largest=False).indices     # [B, k]
+                # the mean of each face's k nearest as one product: weight 1/k on each of them
+                weights = torch.zeros(len(chunk), len(group_codes), dtype=group_codes.dtype,
+                                      device=group_codes.device)
+                weights.scatter_(1, nearest, 1.0 / self.k)
+                means.append(weights @ group_codes)
+            vectors.append(means[0] - means[1])
+        return torch.cat(vectors)
+
+
 def lookalike_vectors(codes: Tensor, labels: Tensor, faces: Tensor, k: int, batch: int = 256) -> Tensor:
     """Each face's own attribute vector: the mean of its ``k`` nearest look-alikes with the
     attribute minus the mean of its ``k`` nearest look-alikes without it.
@@ -50,44 +93,24 @@ def lookalike_vectors(codes: Tensor, labels: Tensor, faces: Tensor, k: int, batc
     Args:
         codes: ``[N, D]`` codes of faces with known labels; labels: ``[N]`` bool.
         faces: ``[M, D]`` codes of the faces to edit.
-        k: look-alikes per group and face (fewer are more local and noisier).
+        k: look-alikes per group and face (``LookalikeIndex``).
     Returns:
         ``[M, D]``, not normalised.
     """
-    labels = labels.bool()
-    smaller = min(int(labels.sum()), int((~labels).sum()))
-    if not 0 < k <= smaller:
-        raise ValueError(f"k={k} look-alikes per group cannot be drawn when the smaller group has {smaller} "
-                         f"codes; use 0 < k <= {smaller}")
-    axis = unit(attribute_direction(codes, labels)).to(codes.dtype)
-    rest = codes - coordinate(codes, axis)[:, None] * axis
-    groups = [(codes[members], rest[members]) for members in (labels, ~labels)]
-    vectors = []
-    for start in range(0, len(faces), batch):
-        chunk = faces[start:start + batch].to(codes.dtype)
-        chunk_rest = chunk - coordinate(chunk, axis)[:, None] * axis
-        means = []
-        for group_codes, group_rest in groups:
-            nearest = torch.cdist(chunk_rest, group_rest).topk(k, largest=False).indices   # [B, k]
-            # the mean of each face's k nearest as one product: weight 1/k on each of them
-            weights = torch.zeros(len(chunk), len(group_codes), dtype=codes.dtype, device=codes.device)
-            weights.scatter_(1, nearest, 1.0 / k)
-            means.append(weights @ group_codes)
-        vectors.append(means[0] - means[1])
-    return torch.cat(vectors)
+    return LookalikeIndex(codes, labels, k).vectors(faces, batch)
 
 
 class Lookalikes:
     """A face's own attribute vectors, for a slider panel's "each face's own vector"
     (``EditState.vectors_of``): ``code [D] -> {name: [D]}``, each by ``lookalike_vectors``
-    from ``codes [N,D]`` and their ``labels {name: [N] bool}``, ``k`` look-alikes per group."""
+    from ``codes [N,D]`` and their ``labels {name: [N] bool}``, ``k`` look-alikes per group;
+    the indexes are built once, so a new face costs only its own search."""
 
     def __init__(self, codes: Tensor, labels: dict[str, Tensor], k: int) -> None:
-        self.codes, self.labels, self.k = codes, {n: l.bool() for n, l in labels.items()}, k
+        self.indexes = {name: LookalikeIndex(codes, named, k) for name, named in labels.items()}
 
     def __call__(self, code: Tensor) -> dict[str, Tensor]:
-        face = code.detach()[None].to(self.codes)
-        return {n: lookalike_vectors(self.codes, labels, face, self.k)[0] for n, labels in self.labels.items()}
+        return {name: index.vectors(code.detach()[None])[0] for name, index in self.indexes.items()}
 
 
 def boundary_coordinate(codes: Tensor, labels: Tensor, direction: Tensor) -> float:

@@ -81,7 +81,7 @@ def test_each_face_s_own_vector_moves_the_face_along_its_look_alikes(pca, tmp_pa
     lookalikes = Lookalikes(codes, {"Smiling": faces.attributes[:, attribute_index("Smiling")]}, k=40)
     plain = EditPanel(model, {"Smiling": torch.randn(24)}, faces=faces.images(range(5)), save_dir=tmp_path)
     assert plain.own_vectors not in _descendants(plain.widget)
-    panel = EditPanel(model, {"Smiling": lookalikes.codes[0] - lookalikes.codes[1]}, faces=faces.images(range(5)),
+    panel = EditPanel(model, {"Smiling": codes[0] - codes[1]}, faces=faces.images(range(5)),
                       save_dir=tmp_path, vectors_of=lookalikes)
     assert panel.own_vectors in _descendants(panel.widget)
     panel.own_vectors.value = True
