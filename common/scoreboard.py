@@ -152,9 +152,9 @@ def reading_gaps(judge: Judge, faces, face_reading: Reading, reconstruction_read
     change is lost: in reconstruction (the two gaps differ) or on the way along the latent
     direction (the reconstructions keep it, the edit does not)."""
     holds = spec.holds(truth(faces, spec))
-    readings = {"faces' gap": face_reading, "reconstructions' gap": reconstruction_reading}
-    return {label: float(judge.value(reading, spec)[holds].mean() - judge.value(reading, spec)[~holds].mean())
-            for label, reading in readings.items()}
+    values = {"faces' gap": judge.value(face_reading, spec),
+              "reconstructions' gap": judge.value(reconstruction_reading, spec)}
+    return {label: float(value[holds].mean() - value[~holds].mean()) for label, value in values.items()}
 
 
 def faces_to_edit(faces, spec: EditSpec, n: int) -> Tensor:
@@ -211,7 +211,7 @@ class Judge:
         (or, for per-face directions, each code by its own)."""
         before = decode_faces(model, codes)
         after = decode_faces(model, codes + strength * direction.gap * direction.vector.to(codes.dtype))
-        read_before, read_after = self.classifier.read(before), self.classifier.read(after)
+        read_before, read_after = self.read(before), self.read(after)
         value_before, value_after = self.value(read_before, spec), self.value(read_after, spec)
         classifier = self.classifier
         others = [k for k, name in enumerate(classifier.attributes) if name not in spec.related]
