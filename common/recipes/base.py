@@ -95,10 +95,10 @@ class Recipe:
         """Loss and schedule settings recorded beside the optimisation in the ``train`` block."""
         return {}
 
-    def quick(self) -> Recipe:
-        """The same recipe, shortened to a demonstration (``QUICK_STEPS`` steps, at most
-        ``QUICK_FACES`` SynthFaces)."""
-        steps = min(self.train.steps, QUICK_STEPS)
+    def quick(self, steps: int = QUICK_STEPS) -> Recipe:
+        """The same recipe, shortened to a demonstration: at most ``steps`` steps (default
+        ``QUICK_STEPS``) on at most ``QUICK_FACES`` SynthFaces."""
+        steps = min(self.train.steps, steps)
         return replace(self, train=replace(self.train, steps=steps, checkpoint_every=steps),
                        data=replace(self.data, faces=min(self.data.faces, QUICK_FACES)))
 

@@ -139,10 +139,10 @@ class VAERecipe(Recipe):
     def loss_block(self) -> dict:
         return {"loss": self.vae.kind}
 
-    def quick(self) -> VAERecipe:
+    def quick(self, steps: int = QUICK_STEPS) -> VAERecipe:
         """Shortened; Burgess' capacity schedule shortened with it."""
-        shorter = super().quick()
-        return replace(shorter, vae=replace(self.vae, c_stop_step=min(self.vae.c_stop_step, QUICK_STEPS)))
+        shorter = super().quick(steps)
+        return replace(shorter, vae=replace(self.vae, c_stop_step=min(self.vae.c_stop_step, shorter.train.steps)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -247,8 +247,8 @@ class GlowRecipe(Recipe):
     def loss_block(self) -> dict:
         return {"warmup_steps": self.train.warmup_steps, "grad_clip": self.train.grad_clip}
 
-    def quick(self) -> GlowRecipe:
-        shorter = super().quick()
+    def quick(self, steps: int = QUICK_STEPS) -> GlowRecipe:
+        shorter = super().quick(steps)
         return replace(shorter, train=replace(shorter.train, warmup_steps=min(self.train.warmup_steps,
                                                                               shorter.train.steps // 5)))
 
@@ -330,8 +330,8 @@ class PGGANRecipe(Recipe):
     def loss_block(self) -> dict:
         return {"loss": self.gan_loss, "phase_steps": self.phase_steps, "betas": list(self.train.betas)}
 
-    def quick(self) -> PGGANRecipe:
-        shorter = super().quick()
+    def quick(self, steps: int = QUICK_STEPS) -> PGGANRecipe:
+        shorter = super().quick(steps)
         return replace(shorter, phase_steps=min(self.phase_steps, max(1, shorter.train.steps // 10)))
 
 
