@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .arithmetic import decode_faces, encode_faces
+from .arithmetic import decode_faces
 from .data import attribute_index
 from .latent import attribute_direction, coordinate, lookalike_vectors, svm_boundary, unit
 from .metrics import attribute_leakage, frechet_distance, success
@@ -136,11 +136,6 @@ def group_directions(codes: Tensor, faces, specs: Sequence[EditSpec]) -> dict[st
     """The direction for each edit of ``specs``, by name: the mean of ``codes [N,D]`` (one
     per face of ``faces``, a ``FaceData``) where the edit holds minus that of the others."""
     return {spec.name: mean_difference(codes, spec.holds(truth(faces, spec))) for spec in specs}
-
-
-def encoder_directions(model, faces, specs: Sequence[EditSpec]) -> dict[str, Direction]:
-    """An encoder's ``group_directions``, the faces of ``faces`` encoded once."""
-    return group_directions(encode_faces(model, faces.images(slice(None))), faces, specs)
 
 
 def reading_gaps(judge: Judge, faces, face_reading: Reading, reconstruction_reading: Reading,

@@ -20,7 +20,7 @@ from torch import Tensor
 from .arithmetic import decode_faces, encode_faces
 from .plot import labelled_rows, strength_labels
 from .models.rendered import RenderedFaces
-from .scoreboard import Direction, EditSpec, Judge, encoder_directions, group_directions, lookalike_direction, truth
+from .scoreboard import Direction, EditSpec, Judge, group_directions, lookalike_direction, truth
 
 STRENGTHS = (-2.0, 0.0, 2.0)
 DISPLAY_PX = 160       # each face's side in the saved figure (at least 128: nearest-neighbour)
@@ -63,18 +63,21 @@ def edit_strip(model, code: Tensor, direction: Direction, face: Tensor, judge: J
 
 
 def encoder_strip(model, train, test, judge: Judge, spec: EditSpec, strengths: Sequence[float] = STRENGTHS,
-                  lookalikes: int | None = None) -> Strip:
+                  lookalikes: int | None = None, train_codes: Tensor | None = None) -> Strip:
     """An encoder's strip: ``test``'s showcase face (``showcase_faces``), encoded and moved
-    along the direction fitted on ``train`` (``scoreboard.encoder_directions``) or, given
+    along the direction fitted on ``train`` (``scoreboard.group_directions``) or, given
     ``lookalikes`` = k, along the face's own vector from its k look-alikes of each group in
     ``train`` (``scoreboard.lookalike_direction``); ``train`` and ``test`` are ``FaceData``
-    at the model's size."""
+    at the model's size. ``train_codes``: ``train``'s codes ``[N,D]`` when already encoded
+    (default: encoded here)."""
     face = test.images(showcase_faces(test, [spec]))
     code = model.encode(face)
+    if train_codes is None:
+        train_codes = encode_faces(model, train.images(slice(None)))
     if lookalikes is None:
-        direction = encoder_directions(model, train, [spec])[spec.name]
+        direction = group_directions(train_codes, train, [spec])[spec.name]
     else:
-        own = lookalike_direction(encode_faces(model, train.images(slice(None))), train, spec, code, lookalikes)
+        own = lookalike_direction(train_codes, train, spec, code, lookalikes)
         direction = Direction(own.vector[0], float(own.gap[0]))
     return edit_strip(model, code[0], direction, face[0], judge, spec, strengths)
 

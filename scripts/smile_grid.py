@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from common import face_data, plot, using_celeba  # noqa: E402
 from common.cli import whole_number  # noqa: E402
+from common.arithmetic import encode_faces  # noqa: E402
 from common.files import atomic_path  # noqa: E402
 from common.models.inversion import invert  # noqa: E402
 from common.scoreboard import Judge, edits_for, generator_direction  # noqa: E402
@@ -52,10 +53,11 @@ def main(argv: list[str] | None = None) -> None:
     lookalikes = args.fit // 30                       # notebook 05's look-alikes per group
     for name, model in encoders.items():
         size = model.image_size
-        strips[name] = encoder_strip(model, train[size], test[size], judges[size], smile)
+        codes = encode_faces(model, train[size].images(slice(None)))
+        strips[name] = encoder_strip(model, train[size], test[size], judges[size], smile, train_codes=codes)
         if not name.startswith("Glow"):               # Glow's look-alike vectors barely move its smile (notebook 05)
             strips[f"{name}, own vector"] = encoder_strip(model, train[size], test[size], judges[size], smile,
-                                                          lookalikes=lookalikes)
+                                                          lookalikes=lookalikes, train_codes=codes)
     gan = pggan_on_data()
     direction = generator_direction(gan, gan.sample_latent(args.fit, seed=0), judges[64], smile)
     face = test[64].images([chosen])

@@ -13,7 +13,7 @@ from PIL import Image
 from common.data import SynthFaces
 from common.models import PCAFaces
 from common.latent import lookalike_vectors
-from common.scoreboard import EDITS, EditSpec, Judge, encoder_directions, truth
+from common.scoreboard import EDITS, EditSpec, Judge, group_directions, truth
 from common.showcase import STRENGTHS, edit_strip, encoder_strip, renderer_strip, showcase_faces, showcase_figure
 from common.trained import classifier_on_data
 
@@ -48,7 +48,7 @@ def test_no_suitable_face_is_a_clear_error():
 
 def test_the_strip_moves_the_code_by_each_strength_in_gaps_and_reads_every_face(setting):
     train, test, pca, judge = setting
-    direction = encoder_directions(pca, train, [SMILE])[SMILE.name]
+    direction = group_directions(pca.encode(train.images(slice(None))), train, [SMILE])[SMILE.name]
     face = test.images(showcase_faces(test, [SMILE]))
     code = pca.encode(face)[0]
     strip = edit_strip(pca, code, direction, face[0], judge, SMILE)
@@ -69,6 +69,10 @@ def test_a_look_alike_strip_moves_the_face_along_its_own_vector(setting):
     assert torch.allclose(strip.edits[STRENGTHS.index(2.0)], pca.decode(code + 2.0 * own)[0], atol=1e-4)
     shared = encoder_strip(pca, train, test, judge, SMILE)
     assert not torch.allclose(strip.edits[STRENGTHS.index(2.0)], shared.edits[STRENGTHS.index(2.0)], atol=1e-3)
+    codes = pca.encode(train.images(slice(None)))        # encoded once, for both strips (the README script)
+    for given, computed in ((encoder_strip(pca, train, test, judge, SMILE, lookalikes=40, train_codes=codes), strip),
+                            (encoder_strip(pca, train, test, judge, SMILE, train_codes=codes), shared)):
+        assert torch.allclose(given.edits, computed.edits, atol=1e-5)
 
 
 def test_the_renderers_strip_reproduces_the_face_and_smiles_at_plus_two(setting):
@@ -81,7 +85,7 @@ def test_the_renderers_strip_reproduces_the_face_and_smiles_at_plus_two(setting)
 
 def test_every_face_in_the_figure_is_at_least_128_pixels_wide(setting):
     train, test, pca, judge = setting
-    direction = encoder_directions(pca, train, [SMILE])[SMILE.name]
+    direction = group_directions(pca.encode(train.images(slice(None))), train, [SMILE])[SMILE.name]
     face = test.images(showcase_faces(test, [SMILE]))
     strip = edit_strip(pca, pca.encode(face)[0], direction, face[0], judge, SMILE)
     figure = showcase_figure({"PCA": strip, "PCA again": strip}, SMILE)
