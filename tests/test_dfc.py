@@ -3,9 +3,10 @@ import torch
 from torch import nn
 
 from common.arithmetic import add_vector, group_vector, interpolation_row
-from common.metrics import high_frequency_energy
+from common.metrics import checkerboard_share, high_frequency_energy
 from common.models.dfc import DFCLoss, FeatureNetworkError, VGGFeatures, perceptual_loss
 from common.models.vae import VAE, VAEConfig
+from common.recipes import DFCRecipe, VAERecipe
 
 
 class Planted(nn.Module):
@@ -92,3 +93,24 @@ def test_high_frequency_energy_drops_with_blur():
     x = torch.rand(2, 3, 32, 32)
     blurred = torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1)
     assert (high_frequency_energy(blurred) < 0.5 * high_frequency_energy(x)).all()
+
+
+def test_checkerboard_share_rises_with_a_period_two_pattern_and_falls_with_blur():
+    rows, columns = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    smooth = torch.exp(-((rows - 16) ** 2 + (columns - 12) ** 2) / 60.0).expand(1, 3, 32, 32)
+    checkers = 0.05 * (-1.0) ** (rows + columns)
+    stripes = 0.05 * (-1.0) ** rows
+    base = checkerboard_share(smooth)
+    assert base < 0.01
+    assert (checkerboard_share(smooth + checkers) > 10 * base).all()
+    assert (checkerboard_share(smooth + stripes) > 10 * base).all()
+    noise = torch.rand(2, 3, 32, 32)
+    blurred = torch.nn.functional.avg_pool2d(noise, 2, stride=1, padding=1)[..., :32, :32]
+    assert (checkerboard_share(blurred) < 0.2 * checkerboard_share(noise)).all()
+
+
+def test_the_dfc_decoder_upsamples_by_nearest_neighbour_and_the_vae_keeps_its_transposed_convs():
+    def transposed_convs(recipe) -> int:
+        return sum(isinstance(m, nn.ConvTranspose2d) for m in recipe.build().decoder.modules())
+    assert transposed_convs(DFCRecipe.from_options()) == 0
+    assert transposed_convs(VAERecipe.from_options()) == 4

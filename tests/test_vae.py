@@ -39,8 +39,9 @@ def test_burgess_capacity_grows_and_pulls_kl_toward_it():
         VAEConfig(kind="beta")
 
 
-def test_vae_is_a_latent_model_with_shapes_and_ranges():
-    model = VAE(VAEConfig(**SMALL)).eval()
+@pytest.mark.parametrize("upsample", ["transposed", "nearest"])
+def test_vae_is_a_latent_model_with_shapes_and_ranges(upsample):
+    model = VAE(VAEConfig(**SMALL, upsample=upsample)).eval()
     assert isinstance(model, LatentModel)
     x = torch.rand(3, 3, 64, 64) * 2 - 1
     z = model.encode(x)
@@ -61,3 +62,8 @@ def test_a_short_run_lowers_reconstruction_error():
     after = (reconstruct(model, images) - images).pow(2).mean()
     assert after < 0.6 * before
     assert history.values["loss"][-1] < history.values["loss"][0]
+
+
+def test_an_unknown_upsampling_is_refused_by_name():
+    with pytest.raises(ValueError, match="bilinear"):
+        VAEConfig(upsample="bilinear")

@@ -29,6 +29,7 @@ from ..config import model_device
 from .base import on_model_device
 
 KINDS = ("vanilla", "beta_h", "beta_b")
+UPSAMPLING = ("transposed", "nearest")
 
 
 @dataclass
@@ -41,10 +42,13 @@ class VAEConfig:
     gamma: float = 1000.0      # beta_b
     c_max: float = 25.0        # beta_b, nats
     c_stop_step: int = 3000    # beta_b: C reaches c_max here
+    upsample: str = "transposed"  # decoder: transposed convs, or nearest upsampling + conv
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"VAE kind must be one of {KINDS}, got {self.kind!r}")
+        if self.upsample not in UPSAMPLING:
+            raise ValueError(f"VAE upsample must be one of {UPSAMPLING}, got {self.upsample!r}")
         self.channels = tuple(self.channels)
 
 
@@ -52,15 +56,23 @@ def _down(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, 2, 1), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2))
 
 
-def _up(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.ConvTranspose2d(c_in, c_out, 3, 2, 1, output_padding=1), nn.BatchNorm2d(c_out),
-                         nn.LeakyReLU(0.2))
+def _up(c_in: int, c_out: int, upsample: str) -> nn.Sequential:
+    """Doubles the resolution. A 3x3 transposed conv of stride 2 covers odd output pixels
+    with more kernel taps than even ones, which a decoder can leave as a checkerboard when its
+    loss does not see single pixels (a perceptual loss); nearest upsampling followed by a 3x3
+    conv, as Hou et al.'s DFC-VAE decoder does, treats every pixel alike."""
+    if upsample == "nearest":
+        double = [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1)]
+    else:
+        double = [nn.ConvTranspose2d(c_in, c_out, 3, 2, 1, output_padding=1)]
+    return nn.Sequential(*double, nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2))
 
 
 class VAE(nn.Module):
     """Encoder: stride-2 convs (BatchNorm, LeakyReLU) down to ``image_size / 2^L`` pixels,
     then linear heads for mu and log-variance ``[N, latent_dim]``. Decoder: the mirror,
-    transposed convs up to the image, tanh output in [-1, 1]."""
+    transposed convs (or nearest upsampling + conv, ``config.upsample``) up to the image,
+    tanh output in [-1, 1]."""
 
     def __init__(self, config: VAEConfig | None = None) -> None:
         super().__init__()
@@ -74,7 +86,7 @@ class VAE(nn.Module):
         self.to_logvar = nn.Linear(flat, config.latent_dim)
         self.from_latent = nn.Linear(config.latent_dim, flat)
         rev = ch[::-1]
-        self.decoder = nn.Sequential(*[_up(a, b) for a, b in zip(rev, (*rev[1:], rev[-1]))],
+        self.decoder = nn.Sequential(*[_up(a, b, config.upsample) for a, b in zip(rev, (*rev[1:], rev[-1]))],
                                      nn.Conv2d(rev[-1], 3, 3, 1, 1), nn.Tanh())
 
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
