@@ -6,6 +6,7 @@ from common.arithmetic import add_vector, group_vector, interpolation_row
 from common.metrics import checkerboard_share, high_frequency_energy
 from common.models.dfc import DFCLoss, FeatureNetworkError, VGGFeatures, perceptual_loss
 from common.models.vae import VAE, VAEConfig
+from common.recipes import DFCRecipe, VAERecipe
 
 
 class Planted(nn.Module):
@@ -107,3 +108,9 @@ def test_checkerboard_share_rises_with_a_period_two_pattern_and_falls_with_blur(
     blurred = torch.nn.functional.avg_pool2d(noise, 2, stride=1, padding=1)[..., :32, :32]
     assert (checkerboard_share(blurred) < 0.2 * checkerboard_share(noise)).all()
 
+
+def test_the_dfc_decoder_upsamples_by_nearest_neighbour_and_the_vae_keeps_its_transposed_convs():
+    def transposed_convs(recipe) -> int:
+        return sum(isinstance(m, nn.ConvTranspose2d) for m in recipe.build().decoder.modules())
+    assert transposed_convs(DFCRecipe.from_options()) == 0
+    assert transposed_convs(VAERecipe.from_options()) == 4

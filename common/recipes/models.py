@@ -160,7 +160,7 @@ class DFCRecipe(VAERecipe):
     def from_options(cls, *, features: str = "classifier", steps: int = 3000, batch_size: int = 64,
                      lr: float | None = None, seed: int = 0, out: str | None = None, device: str | None = None,
                      data: DataSpec = DataSpec()) -> DFCRecipe:
-        return cls(features=features, vae=VAEConfig(kind="vanilla", c_stop_step=steps), data=data,
+        return cls(features=features, vae=VAEConfig(kind="vanilla", c_stop_step=steps, upsample="nearest"), data=data,
                    train=_train_config(steps, batch_size, lr or 1e-3, seed, out, device))
 
     @classmethod
