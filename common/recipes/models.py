@@ -148,7 +148,9 @@ class VAERecipe(Recipe):
 @dataclass(frozen=True, kw_only=True)
 class DFCRecipe(VAERecipe):
     """Hou et al.'s DFC-VAE: ``alpha * KL + beta * perceptual``, the perceptual term
-    comparing ``features`` (the attribute classifier's, or VGG19's) of face and decode."""
+    comparing ``features`` (the attribute classifier's, or VGG19's) of face and decode; its
+    decoder upsamples by nearest neighbour (``VAEConfig.upsample``), which leaves no
+    checkerboard for the perceptual term to overlook."""
 
     features: str = "classifier"
     alpha: float = 1.0
