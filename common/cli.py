@@ -41,3 +41,15 @@ def crop_size(text: str) -> int | None:
         return whole_number(1)(text)
     except argparse.ArgumentTypeError as error:
         raise argparse.ArgumentTypeError(f"{error} (or 'none' for the largest centred square)") from None
+
+
+def channel_widths(text: str) -> tuple[int, ...]:
+    """An argparse type for ``--channels``: comma-separated widths, one per resolution
+    level, such as ``32,64,128,256,512``."""
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be whole numbers separated by commas, got {text!r}") from None
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"every width must be at least 1, got {text!r}")
+    return widths

@@ -11,6 +11,7 @@ import torch
 
 from common.recipes import ClassifierRecipe, DataSpec, GlowRecipe, PGGANRecipe, VAERecipe, shipped_recipe
 from common.train.__main__ import build_parser, recipe_from_arguments
+from common.train.__main__ import main as train_main
 from common.train import History, read_history
 from common.weights import Record, history_path, load_weights, read_manifest, save_weights
 
@@ -116,3 +117,21 @@ def test_remeasuring_records_what_another_classifier_reads_and_keeps_the_weights
     assert after["metrics"] == metrics and set(metrics) == set(before["metrics"])
     assert metrics["frechet"] != pytest.approx(before["metrics"]["frechet"])       # another classifier reads them
     assert metrics["frechet_at_start"] != pytest.approx(before["metrics"]["frechet_at_start"])
+
+
+def test_a_wider_vae_s_command_builds_the_same_recipe():
+    words = "vae --channels 32,64,128,256,512 --upsample nearest --steps 7000".split()
+    recipe = recipe_from_arguments(build_parser().parse_args(words))
+    assert recipe.vae.channels == (32, 64, 128, 256, 512) and recipe.vae.upsample == "nearest"
+    assert "--channels 32,64,128,256,512 --upsample nearest" in recipe.command()
+    again = recipe_from_arguments(build_parser().parse_args(recipe.command().split()[3:]))
+    assert again.vae == recipe.vae
+    assert recipe.build().decode(torch.zeros(2, recipe.vae.latent_dim)).shape == (2, 3, 64, 64)
+
+
+@pytest.mark.parametrize("channels", ["32,x", "0,64", "8,8,8,8,8,8,8"])
+def test_a_bad_channels_option_is_refused_naming_it(channels, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        train_main(["vae", "--channels", channels, "--steps", "1"])
+    assert stopped.value.code == 2
+    assert "channels" in capsys.readouterr().err

@@ -50,6 +50,9 @@ class VAEConfig:
         if self.upsample not in UPSAMPLING:
             raise ValueError(f"VAE upsample must be one of {UPSAMPLING}, got {self.upsample!r}")
         self.channels = tuple(self.channels)
+        if not self.channels or self.image_size % 2 ** len(self.channels):
+            raise ValueError(f"VAE channels {self.channels}: {self.image_size} px must halve {len(self.channels)} "
+                             f"times to whole pixels; give at most {self.image_size.bit_length() - 1} widths")
 
 
 def _down(c_in: int, c_out: int) -> nn.Sequential:

@@ -100,11 +100,15 @@ class VAERecipe(Recipe):
     sizes: ClassVar[tuple[int, ...]] = (64,)
 
     @classmethod
-    def from_options(cls, *, kind: str = "vanilla", steps: int = 3000, batch_size: int = 64, lr: float | None = None,
+    def from_options(cls, *, kind: str = "vanilla", channels: tuple[int, ...] | None = None,
+                     upsample: str | None = None, steps: int = 3000, batch_size: int = 64, lr: float | None = None,
                      seed: int = 0, out: str | None = None, device: str | None = None,
                      data: DataSpec = DataSpec()) -> VAERecipe:
+        """``channels``, ``upsample``: the architecture (None: ``VAEConfig``'s defaults)."""
+        architecture = {key: value for key, value in (("channels", channels), ("upsample", upsample))
+                        if value is not None}
         try:
-            vae = VAEConfig(kind=kind, c_stop_step=steps)
+            vae = VAEConfig(kind=kind, c_stop_step=steps, **architecture)
         except ValueError as error:
             raise RecipeError(str(error)) from None
         return cls(vae=vae, data=data, train=_train_config(steps, batch_size, lr or 1e-3, seed, out, device))
@@ -134,7 +138,14 @@ class VAERecipe(Recipe):
         return config_dict(self.vae)
 
     def options(self) -> dict[str, Any]:
-        return {"kind": self.vae.kind}
+        """The kind, and the architecture where it is not ``VAEConfig``'s default."""
+        default = VAEConfig()
+        options: dict[str, Any] = {"kind": self.vae.kind}
+        if self.vae.channels != default.channels:
+            options["channels"] = ",".join(map(str, self.vae.channels))
+        if self.vae.upsample != default.upsample:
+            options["upsample"] = self.vae.upsample
+        return options
 
     def loss_block(self) -> dict:
         return {"loss": self.vae.kind}

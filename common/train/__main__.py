@@ -4,6 +4,7 @@ One process, or ``torchrun --nproc_per_node=N -m common.train ...``::
 
     python -m common.train classifier --steps 3000 --save
     python -m common.train vae --kind beta_h --data synth --steps 3000 --save
+    python -m common.train vae --channels 32,64,128,256,512 --steps 7000 --save
     python -m common.train dfc --features classifier --steps 3000 --save
     python -m common.train glow --image-size 64 --batch-size 32 --steps 50000 --device cuda
     python -m common.train pggan --steps 9000 --phase-steps 700 --batch-size 32 --save
@@ -20,8 +21,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from ..cli import crop_size, positive_number, whole_number
-from ..models.vae import KINDS
+from ..cli import channel_widths, crop_size, positive_number, whole_number
+from ..models.vae import KINDS, UPSAMPLING
 from ..recipes import RECIPES, DataSpec, Recipe, RecipeError
 from ..weights import WeightsError
 from .loop import CheckpointError, TrainingDiverged
@@ -43,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="CelebA: centre crop in pixels before resizing (default 148; 'none': largest square)")
     parser.add_argument("--faces", type=whole_number(1), default=30_000, help="SynthFaces training faces")
     parser.add_argument("--kind", choices=KINDS, default="vanilla", help="vae's objective")
+    parser.add_argument("--channels", type=channel_widths, default=None,
+                        help="vae: widths of the encoder's levels, decoder mirrored (default 32,64,128,256)")
+    parser.add_argument("--upsample", choices=UPSAMPLING, default=None,
+                        help="vae: the decoder's upsampling (default transposed)")
     parser.add_argument("--features", choices=FEATURE_NETWORKS, default="classifier", help="dfc's feature network")
     parser.add_argument("--image-size", type=int, default=None,
                         help="; ".join(f"{model}: {', '.join(map(str, recipe.sizes))}" for model, recipe in RECIPES.items()))
@@ -62,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # The command line's options each recipe takes besides the shared ones.
-MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind",), "dfc": ("features",),
+MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind", "channels", "upsample"), "dfc": ("features",),
                  "glow": ("image_size", "coupling"), "pggan": ("image_size", "phase_steps", "gan_loss")}
 
 
