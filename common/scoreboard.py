@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -175,14 +176,21 @@ def best_component(directions: Tensor, codes: Tensor, values: Tensor, spec: Edit
     return k, Direction(vector, gap_along(codes, sample_groups(values, spec), vector))
 
 
+class Decoded(NamedTuple):
+    """Codes' decoded faces ``[N,3,H,W]`` and the judge's reading of them (``Judge.decoded``)."""
+
+    faces: Tensor
+    reading: Reading
+
+
 class Judge:
     """Reads faces with one classifier, against one set of real faces ``[M,3,H,W]``."""
 
     def __init__(self, classifier, real: Tensor) -> None:
         self.classifier = classifier
-        estimates = classifier.read(real).factors
-        self.scale = estimates.std(0) if classifier.factors else None     # a CelebA classifier has no factors
-        self.real_features = classifier.features(real).numpy()
+        self.real_reading = classifier.read(real)
+        self.scale = self.real_reading.factors.std(0) if classifier.factors else None   # CelebA: no factors
+        self.real_features = self.real_reading.features.numpy()
 
     def read(self, images: Tensor) -> Reading:
         """The classifier's reading of ``images [N,3,H,W]``; ``value`` picks what an edit reads."""
@@ -199,14 +207,26 @@ class Judge:
         return self.value(self.read(images), spec)
 
     def realism(self, images: Tensor) -> float:
-        return frechet_distance(self.classifier.features(images).numpy(), self.real_features)
+        """Frechet distance between ``images [N,3,H,W]`` and the real faces, in classifier features."""
+        return self.realism_of(self.read(images))
 
-    def score(self, model, codes: Tensor, direction: Direction, spec: EditSpec, strength: float = 1.0) -> dict[str, float]:
+    def realism_of(self, reading: Reading) -> float:
+        """``realism`` of faces already read."""
+        return frechet_distance(reading.features.numpy(), self.real_features)
+
+    def decoded(self, model, codes: Tensor) -> Decoded:
+        """``codes [N,D]`` decoded by ``model`` and read: the *before* of ``score``, which the
+        scores of one set of codes at several strengths or along several directions share."""
+        faces = decode_faces(model, codes)
+        return Decoded(faces, self.read(faces))
+
+    def score(self, model, codes: Tensor, direction: Direction, spec: EditSpec, strength: float = 1.0,
+              before: Decoded | None = None) -> dict[str, float]:
         """The metrics above for ``codes [N,D]`` moved by ``strength * gap`` along the direction
-        (or, for per-face directions, each code by its own)."""
-        before = decode_faces(model, codes)
-        after = decode_faces(model, codes + strength * direction.gap * direction.vector.to(codes.dtype))
-        read_before, read_after = self.read(before), self.read(after)
+        (or, for per-face directions, each code by its own). ``before``: ``decoded(model,
+        codes)`` when already at hand."""
+        read_before = (before or self.decoded(model, codes)).reading
+        read_after = self.read(decode_faces(model, codes + strength * direction.gap * direction.vector.to(codes.dtype)))
         value_before, value_after = self.value(read_before, spec), self.value(read_after, spec)
         classifier = self.classifier
         others = [k for k, name in enumerate(classifier.attributes) if name not in spec.related]
@@ -220,4 +240,5 @@ class Judge:
             identity = [classifier.factor(name) for name in IDENTITY_FACTORS]
             metrics |= {"factor leakage": float(moved[:, motion].mean()),
                         "identity change": float(moved[:, identity].mean())}
-        return metrics | {"realism (FD)": self.realism(after), "realism before (FD)": self.realism(before)}
+        return metrics | {"realism (FD)": self.realism_of(read_after),
+                          "realism before (FD)": self.realism_of(read_before)}

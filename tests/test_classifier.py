@@ -57,6 +57,7 @@ def test_feature_maps_and_embedding_shapes():
     assert shapes == [(2, 24, 64, 64), (2, 48, 32, 32), (2, 96, 16, 16), (2, 192, 8, 8), (2, 192, 4, 4)]
     assert len(model.feature_maps(x, upto=1)) == 2
     assert model.features(x).shape == (2, model.embedding_dim)
+    assert torch.allclose(model.read(x).features, model.features(x))   # read's one pass gives them too
     with pytest.raises(KeyError, match="does not read 'Wearing_Hat'"):
         model.attribute("Wearing_Hat")
 

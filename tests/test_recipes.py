@@ -53,8 +53,8 @@ def test_burgess_capacity_schedule_ends_with_the_quick_run():
     recipe = VAERecipe.from_options(kind="beta_b", steps=3000)
     assert recipe.vae.c_stop_step == 3000
     assert recipe.quick().vae.c_stop_step == recipe.quick().train.steps
-    demonstration = recipe.quick(steps=600)          # notebook 01's live run
-    assert demonstration.train.steps == demonstration.vae.c_stop_step == 600
+    demonstration = recipe.quick(steps=200)          # notebook 01's live run
+    assert demonstration.train.steps == demonstration.vae.c_stop_step == 200
     assert recipe.quick(steps=10_000).train.steps == 3000   # never longer than the recipe
 
 

@@ -38,6 +38,7 @@ class Reading(NamedTuple):
 
     probabilities: Tensor   # [N, A] probability of each attribute
     factors: Tensor         # [N, F] estimate of each SynthFaces factor (F = 0 on CelebA)
+    features: Tensor        # [N, 8w] pooled features the head reads (the Frechet-distance space)
 
 
 class AttributeClassifier(nn.Module):
@@ -102,11 +103,17 @@ class AttributeClassifier(nn.Module):
 
     def read(self, x: Tensor, batch: int = 256) -> Reading:
         """What the classifier reads in faces ``x [N,3,H,W]``: ``Reading(probabilities [N,A],
-        factors [N,F])``, in eval mode, ``batch`` images at a time. The one way to get
-        probabilities (``read(x).probabilities``)."""
-        outputs = self._in_batches(self, x, batch)
-        return Reading(torch.sigmoid(torch.cat([logits for logits, _ in outputs])).to(x.device),
-                       torch.cat([estimates for _, estimates in outputs]).to(x.device))
+        factors [N,F], features [N,8w])`` from one pass, in eval mode, ``batch`` images at a
+        time. The one way to get probabilities (``read(x).probabilities``)."""
+        def pooled_and_head(images: Tensor) -> tuple[Tensor, Tensor]:
+            pooled = self._pooled(images)
+            return pooled, self.head(pooled)
+
+        outputs = self._in_batches(pooled_and_head, x, batch)
+        pooled = torch.cat([features for features, _ in outputs]).to(x.device)
+        out = torch.cat([head for _, head in outputs]).to(x.device)
+        count = len(self.attributes)
+        return Reading(torch.sigmoid(out[:, :count]), out[:, count:], pooled)
 
     def features(self, x: Tensor, batch: int = 256) -> Tensor:
         """``[N, 8w]`` pooled features of the last stage (the Frechet-distance space), in eval mode,
@@ -173,7 +180,8 @@ def evaluate_classifier(model: AttributeClassifier, faces) -> dict[str, float]:
     attribute_columns, factor_columns = _columns(model)
     truth = faces.attributes[:, attribute_columns].bool()
     images = faces.images(slice(None))
-    probs, estimates = model.read(images)
+    reading = model.read(images)
+    probs, estimates = reading.probabilities, reading.factors
     metrics = {f"acc/{name}": float(((probs[:, k] > 0.5) == truth[:, k]).float().mean())
                for k, name in enumerate(model.attributes)}
     if factor_columns:
@@ -182,12 +190,12 @@ def evaluate_classifier(model: AttributeClassifier, faces) -> dict[str, float]:
         for k, name in enumerate(model.factors):
             metrics[f"r2/{name}"] = float(1 - residual[k] / target[:, k].var())
     for kind, amount in DEGRADATIONS:
-        degraded, _ = model.read(degrade(images, kind, amount))
+        degraded = model.read(degrade(images, kind, amount)).probabilities
         for k, name in enumerate(model.attributes):
             metrics[f"acc_{kind}{amount:g}/{name}"] = float(((degraded[:, k] > 0.5) == truth[:, k]).float().mean())
     if factor_columns:
         blended, blended_truth = held_out_blends(faces)
-        probs, _ = model.read(blended)
+        probs = model.read(blended).probabilities
         for k, name in enumerate(model.attributes):
             column = blended_truth[:, attribute_columns[k]]
             metrics[f"acc_blend/{name}"] = float(((probs[:, k] > 0.5) == column).float().mean())
