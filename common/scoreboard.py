@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -176,13 +175,6 @@ def best_component(directions: Tensor, codes: Tensor, values: Tensor, spec: Edit
     return k, Direction(vector, gap_along(codes, sample_groups(values, spec), vector))
 
 
-class Decoded(NamedTuple):
-    """Codes' decoded faces ``[N,3,H,W]`` and the judge's reading of them (``Judge.decoded``)."""
-
-    faces: Tensor
-    reading: Reading
-
-
 class Judge:
     """Reads faces with one classifier, against one set of real faces ``[M,3,H,W]``."""
 
@@ -214,18 +206,17 @@ class Judge:
         """``realism`` of faces already read."""
         return frechet_distance(reading.features.numpy(), self.real_features)
 
-    def decoded(self, model, codes: Tensor) -> Decoded:
-        """``codes [N,D]`` decoded by ``model`` and read: the *before* of ``score``, which the
-        scores of one set of codes at several strengths or along several directions share."""
-        faces = decode_faces(model, codes)
-        return Decoded(faces, self.read(faces))
+    def decoded(self, model, codes: Tensor) -> Reading:
+        """The reading of ``codes [N,D]`` decoded by ``model``: the *before* of ``score``, which
+        the scores of one set of codes at several strengths or along several directions share."""
+        return self.read(decode_faces(model, codes))
 
     def score(self, model, codes: Tensor, direction: Direction, spec: EditSpec, strength: float = 1.0,
-              before: Decoded | None = None) -> dict[str, float]:
+              before: Reading | None = None) -> dict[str, float]:
         """The metrics above for ``codes [N,D]`` moved by ``strength * gap`` along the direction
         (or, for per-face directions, each code by its own). ``before``: ``decoded(model,
         codes)`` when already at hand."""
-        read_before = (before or self.decoded(model, codes)).reading
+        read_before = before if before is not None else self.decoded(model, codes)
         read_after = self.read(decode_faces(model, codes + strength * direction.gap * direction.vector.to(codes.dtype)))
         value_before, value_after = self.value(read_before, spec), self.value(read_after, spec)
         classifier = self.classifier
