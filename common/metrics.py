@@ -204,8 +204,8 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 def classifier_frechet(classifier, images_a: torch.Tensor, images_b: torch.Tensor, batch: int = 256) -> float:
     """Frechet distance in the attribute classifier's embedding space (our offline FID)."""
-    return frechet_distance(classifier.features(images_a, batch).double().numpy(),
-                            classifier.features(images_b, batch).double().numpy())
+    return frechet_distance(classifier.read(images_a, batch).features.double().numpy(),
+                            classifier.read(images_b, batch).features.double().numpy())
 
 
 def factor_direction(codes: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:

@@ -104,7 +104,9 @@ class AttributeClassifier(nn.Module):
     def read(self, x: Tensor, batch: int = 256) -> Reading:
         """What the classifier reads in faces ``x [N,3,H,W]``: ``Reading(probabilities [N,A],
         factors [N,F], features [N,8w])`` from one pass, in eval mode, ``batch`` images at a
-        time. The one way to get probabilities (``read(x).probabilities``)."""
+        time. The one way to get probabilities and the pooled features of the last stage (the
+        Frechet-distance space); ``feature_maps`` gives each stage's spatial activations (the
+        DFC-VAE's perceptual loss compares those)."""
         def pooled_and_head(images: Tensor) -> tuple[Tensor, Tensor]:
             pooled = self._pooled(images)
             return pooled, self.head(pooled)
@@ -114,12 +116,6 @@ class AttributeClassifier(nn.Module):
         out = torch.cat([head for _, head in outputs]).to(x.device)
         count = len(self.attributes)
         return Reading(torch.sigmoid(out[:, :count]), out[:, count:], pooled)
-
-    def features(self, x: Tensor, batch: int = 256) -> Tensor:
-        """``[N, 8w]`` pooled features of the last stage (the Frechet-distance space), in eval mode,
-        ``batch`` images at a time. The one way to get features; ``feature_maps`` gives the
-        spatial activations of each stage (the DFC-VAE's perceptual loss compares those)."""
-        return torch.cat(self._in_batches(self._pooled, x, batch)).to(x.device)
 
     def factor(self, name: str) -> int:
         """Column of factor ``name`` in ``read``'s ``factors``."""
