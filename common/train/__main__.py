@@ -4,7 +4,7 @@ One process, or ``torchrun --nproc_per_node=N -m common.train ...``::
 
     python -m common.train classifier --steps 3000 --save
     python -m common.train vae --kind beta_h --data synth --steps 3000 --save
-    python -m common.train vae --channels 32,64,128,256,512 --steps 7000 --save
+    python -m common.train vae --channels 32,64,128,256,512 --steps 10000 --save
     python -m common.train dfc --features classifier --steps 3000 --save
     python -m common.train glow --image-size 64 --batch-size 32 --steps 50000 --device cuda
     python -m common.train pggan --steps 9000 --phase-steps 700 --batch-size 32 --save
