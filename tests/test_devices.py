@@ -82,7 +82,6 @@ def _classifier():
     (_pggan, "render", torch.zeros(2, 8)),   # given its level of detail (decode reads a buffer, valueless on "meta")
     (_pggan, "activations", torch.zeros(2, 8)),
     (_classifier, "read", torch.zeros(2, 3, 64, 64)),
-    (_classifier, "features", torch.zeros(2, 3, 64, 64)),
 ])
 def test_a_models_own_methods_compute_on_its_device_then_bring_the_answer_back(build, method, x):
     """The model moves to "meta"; CPU inputs reach its layers on "meta" (seen by hooks), and the answer is copied back to the CPU (which is what fails for meta tensors,

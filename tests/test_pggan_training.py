@@ -4,12 +4,11 @@ import numpy as np
 import pytest
 import torch
 
+from common.arithmetic import decode_faces
 from common.data import SynthFaces
 from common.metrics import frechet_distance
-from common.models.classifier import load_classifier
 from common.models.pggan import PGGANConfig
-from common.models.pggan_training import (Discriminator, ProgressiveGAN, progressive_gan_loss, progressive_lod,
-                                          sample_quality)
+from common.models.pggan_training import Discriminator, ProgressiveGAN, progressive_gan_loss, progressive_lod
 from common.train import TrainConfig, train
 
 
@@ -36,15 +35,27 @@ def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_shift():
     assert frechet_distance(a, a + 1.0) == pytest.approx(4.0, rel=0.05)
 
 
+def coarse_layout(images: torch.Tensor) -> torch.Tensor:
+    """``[N,3,32,32]`` -> ``[3,4,4]``: the mean image at 4x4 (where background, hair and face sit)."""
+    return torch.nn.functional.avg_pool2d(images, 8).mean(0)
+
+
+def layout_gap(generator, real: torch.Tensor) -> float:
+    """Distance between the coarse layouts of 256 samples of ``generator`` and of ``real``."""
+    generator.eval()
+    samples = decode_faces(generator, generator.sample_latent(256, seed=0))
+    generator.train()
+    return float((coarse_layout(samples) - coarse_layout(real)).norm())
+
+
 @pytest.fixture(scope="module")
 def short_run():
     """A 32x32 progressive run (4x4 up to 32x32) of 300 steps on SynthFaces."""
     torch.manual_seed(0)
     faces = SynthFaces(n=1000, size=32, seed=0, progress=False)
     model = ProgressiveGAN(PGGANConfig(latent_dim=32, resolution=32, channels=(64, 32, 16, 16)), phase_steps=40)
-    classifier = load_classifier(32)    # the faces are 32x32: the classifier trained at that size reads them
-    real = SynthFaces(n=256, size=32, seed=0, split="test", progress=False)
-    start = sample_quality(model.average, classifier, real, n=256)
+    real = SynthFaces(n=256, size=32, seed=0, split="test", progress=False).images(slice(None))
+    start = layout_gap(model.average, real)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)   # a 300-step GAN run is chaotic: another thread count sums in another order
     try:
@@ -52,15 +63,16 @@ def short_run():
                         TrainConfig(steps=300, batch_size=16, lr=1e-3, betas=(0.0, 0.99), cosine=False, progress=False))
     finally:
         torch.set_num_threads(threads)
-    return model, start, sample_quality(model.average, classifier, real, n=256), history
+    return model, start, layout_gap(model.average, real), history
 
 
 def test_short_progressive_training_moves_samples_toward_the_data(short_run):
-    """300 steps on the salient faces take the Frechet distance, in the 32-px classifier's
-    features, from about 127 to 80 (a fall of 37%); an untrained generator's distance varies
-    by a few percent."""
+    """300 steps take the averaged generator's coarse layout (its mean image at 4x4) about
+    half-way to the data's (seeds 0-3: to 0.41-0.62 of the untrained distance). The Frechet
+    distance in classifier features is no test at this length: seed 0 went from 127 to 80 on
+    one machine and to 150 on another, seed 1 from 177 to 70."""
     model, start, end, history = short_run
-    assert end["frechet"] < 0.75 * start["frechet"]
+    assert end < 0.75 * start
     assert all(math.isfinite(v) for k in ("d_loss", "g_loss") for v in history.values[k])
     assert history.values["lod"][0] == 3.0 and history.values["lod"][-1] == 0.0
     assert model.average.lod.item() == 0.0
