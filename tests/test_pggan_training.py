@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from common.arithmetic import decode_faces
 from common.data import SynthFaces
 from common.metrics import frechet_distance
 from common.models.pggan import PGGANConfig
-from common.models.pggan_training import Discriminator, ProgressiveGAN, progressive_gan_loss, progressive_lod
+from common.models.pggan_training import (Discriminator, ProgressiveGAN, generator_samples, progressive_gan_loss,
+                                          progressive_lod)
 from common.train import TrainConfig, train
 
 
@@ -42,10 +42,7 @@ def coarse_layout(images: torch.Tensor) -> torch.Tensor:
 
 def layout_gap(generator, real: torch.Tensor) -> float:
     """Distance between the coarse layouts of 256 samples of ``generator`` and of ``real``."""
-    generator.eval()
-    samples = decode_faces(generator, generator.sample_latent(256, seed=0))
-    generator.train()
-    return float((coarse_layout(samples) - coarse_layout(real)).norm())
+    return float((coarse_layout(generator_samples(generator, 256)) - coarse_layout(real)).norm())
 
 
 @pytest.fixture(scope="module")

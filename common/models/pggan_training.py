@@ -170,17 +170,24 @@ QUALITY_ATTRIBUTES = ("Smiling", "Male", "Eyeglasses", "Bangs", "Bald", "Narrow_
 
 
 @torch.no_grad()
+def generator_samples(generator: PGGANGenerator, n: int, seed: int = 0) -> Tensor:
+    """``[n,3,H,W]`` faces from ``n`` seeded latents, drawn in eval mode (the generator's own
+    mode is restored)."""
+    was_training = generator.training
+    generator.eval()
+    samples = decode_faces(generator, generator.sample_latent(n, seed=seed))
+    generator.train(was_training)
+    return samples
+
+
+@torch.no_grad()
 def sample_quality(generator: PGGANGenerator, classifier, real: SynthFaces, n: int | None = None,
                    seed: int = 0) -> dict[str, float]:
     """Frechet distance in the classifier's feature space between ``n`` samples (default as
     many as ``real`` faces) and the ``real`` faces, and the share of samples and of real
     faces the classifier reads as having each of ``QUALITY_ATTRIBUTES`` (``sample/NAME``,
     ``data/NAME``)."""
-    was_training = generator.training
-    generator.eval()
-    z = generator.sample_latent(n or len(real), seed=seed)
-    samples = decode_faces(generator, z)
-    generator.train(was_training)
+    samples = generator_samples(generator, n or len(real), seed)
     images = real.images(slice(None))
     metrics = {"frechet": classifier_frechet(classifier, samples, images)}
     read_samples, read_data = classifier.read(samples).probabilities > 0.5, classifier.read(images).probabilities > 0.5
