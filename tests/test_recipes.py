@@ -119,19 +119,21 @@ def test_remeasuring_records_what_another_classifier_reads_and_keeps_the_weights
     assert metrics["frechet_at_start"] != pytest.approx(before["metrics"]["frechet_at_start"])
 
 
-def test_a_wider_vae_s_command_builds_the_same_recipe():
-    words = "vae --channels 32,64,128,256,512 --upsample nearest --steps 7000".split()
+@pytest.mark.parametrize("model, extra", [("vae", "--upsample nearest"), ("dfc", "--features classifier")])
+def test_a_wider_model_s_command_builds_the_same_recipe(model, extra):
+    words = f"{model} --channels 32,64,128,256,512 {extra} --steps 7000".split()
     recipe = recipe_from_arguments(build_parser().parse_args(words))
     assert recipe.vae.channels == (32, 64, 128, 256, 512) and recipe.vae.upsample == "nearest"
-    assert "--channels 32,64,128,256,512 --upsample nearest" in recipe.command()
+    assert "--channels 32,64,128,256,512" in recipe.command()
     again = recipe_from_arguments(build_parser().parse_args(recipe.command().split()[3:]))
     assert again.vae == recipe.vae
     assert recipe.build().decode(torch.zeros(2, recipe.vae.latent_dim)).shape == (2, 3, 64, 64)
 
 
+@pytest.mark.parametrize("model", ["vae", "dfc"])
 @pytest.mark.parametrize("channels", ["32,x", "0,64", "8,8,8,8,8,8,8"])
-def test_a_bad_channels_option_is_refused_naming_it(channels, capsys):
+def test_a_bad_channels_option_is_refused_naming_it(model, channels, capsys):
     with pytest.raises(SystemExit) as stopped:
-        train_main(["vae", "--channels", channels, "--steps", "1"])
+        train_main([model, "--channels", channels, "--steps", "1"])
     assert stopped.value.code == 2
     assert "channels" in capsys.readouterr().err

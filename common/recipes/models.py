@@ -170,10 +170,16 @@ class DFCRecipe(VAERecipe):
     model_name: ClassVar[str] = "dfc"
 
     @classmethod
-    def from_options(cls, *, features: str = "classifier", steps: int = 3000, batch_size: int = 64,
-                     lr: float | None = None, seed: int = 0, out: str | None = None, device: str | None = None,
-                     data: DataSpec = DataSpec()) -> DFCRecipe:
-        return cls(features=features, vae=VAEConfig(kind="vanilla", c_stop_step=steps, upsample="nearest"), data=data,
+    def from_options(cls, *, features: str = "classifier", channels: tuple[int, ...] | None = None,
+                     steps: int = 3000, batch_size: int = 64, lr: float | None = None, seed: int = 0,
+                     out: str | None = None, device: str | None = None, data: DataSpec = DataSpec()) -> DFCRecipe:
+        """``channels``: the encoder's widths (None: ``VAEConfig``'s default)."""
+        widths = {} if channels is None else {"channels": channels}
+        try:
+            vae = VAEConfig(kind="vanilla", c_stop_step=steps, upsample="nearest", **widths)
+        except ValueError as error:
+            raise RecipeError(str(error)) from None
+        return cls(features=features, vae=vae, data=data,
                    train=_train_config(steps, batch_size, lr or 1e-3, seed, out, device))
 
     @classmethod
@@ -193,7 +199,11 @@ class DFCRecipe(VAERecipe):
         return DFCLoss(network, alpha=self.alpha, beta=self.beta)
 
     def options(self) -> dict[str, Any]:
-        return {"features": self.features}
+        """The feature network, and the widths where they are not ``VAEConfig``'s default."""
+        options: dict[str, Any] = {"features": self.features}
+        if self.vae.channels != VAEConfig().channels:
+            options["channels"] = ",".join(map(str, self.vae.channels))
+        return options
 
     def loss_block(self) -> dict:
         return {"loss": "dfc", "features": self.features, "alpha": self.alpha, "beta": self.beta}

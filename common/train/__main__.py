@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--faces", type=whole_number(1), default=30_000, help="SynthFaces training faces")
     parser.add_argument("--kind", choices=KINDS, default="vanilla", help="vae's objective")
     parser.add_argument("--channels", type=channel_widths, default=None,
-                        help="vae: widths of the encoder's levels, decoder mirrored (default 32,64,128,256)")
+                        help="vae, dfc: widths of the encoder's levels, decoder mirrored (default 32,64,128,256)")
     parser.add_argument("--upsample", choices=UPSAMPLING, default=None,
                         help="vae: the decoder's upsampling (default transposed)")
     parser.add_argument("--features", choices=FEATURE_NETWORKS, default="classifier", help="dfc's feature network")
@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # The command line's options each recipe takes besides the shared ones.
-MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind", "channels", "upsample"), "dfc": ("features",),
+MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind", "channels", "upsample"),
+                 "dfc": ("features", "channels"),
                  "glow": ("image_size", "coupling"), "pggan": ("image_size", "phase_steps", "gan_loss")}
 
 
