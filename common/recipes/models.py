@@ -88,6 +88,15 @@ class ClassifierRecipe(Recipe):
         return {"image_size": self.size}
 
 
+def _vae_config(**settings: Any) -> VAEConfig:
+    """``VAEConfig(**settings)``, a ``None`` setting left to its default; a setting it refuses
+    (``--channels 0,64``) is a ``RecipeError`` naming it."""
+    try:
+        return VAEConfig(**{key: value for key, value in settings.items() if value is not None})
+    except ValueError as error:
+        raise RecipeError(str(error)) from None
+
+
 @dataclass(frozen=True, kw_only=True)
 class VAERecipe(Recipe):
     """A VAE with the objective ``vae.kind``: vanilla, Higgins' beta_h or Burgess' beta_b
@@ -105,12 +114,7 @@ class VAERecipe(Recipe):
                      seed: int = 0, out: str | None = None, device: str | None = None,
                      data: DataSpec = DataSpec()) -> VAERecipe:
         """``channels``, ``upsample``: the architecture (None: ``VAEConfig``'s defaults)."""
-        architecture = {key: value for key, value in (("channels", channels), ("upsample", upsample))
-                        if value is not None}
-        try:
-            vae = VAEConfig(kind=kind, c_stop_step=steps, **architecture)
-        except ValueError as error:
-            raise RecipeError(str(error)) from None
+        vae = _vae_config(kind=kind, c_stop_step=steps, channels=channels, upsample=upsample)
         return cls(vae=vae, data=data, train=_train_config(steps, batch_size, lr or 1e-3, seed, out, device))
 
     @classmethod
@@ -139,13 +143,16 @@ class VAERecipe(Recipe):
 
     def options(self) -> dict[str, Any]:
         """The kind, and the architecture where it is not ``VAEConfig``'s default."""
-        default = VAEConfig()
-        options: dict[str, Any] = {"kind": self.vae.kind}
-        if self.vae.channels != default.channels:
-            options["channels"] = ",".join(map(str, self.vae.channels))
-        if self.vae.upsample != default.upsample:
+        options: dict[str, Any] = {"kind": self.vae.kind, **self.width_option()}
+        if self.vae.upsample != VAEConfig().upsample:
             options["upsample"] = self.vae.upsample
         return options
+
+    def width_option(self) -> dict[str, str]:
+        """``{"channels": "32,64,..."}`` where the widths are not ``VAEConfig``'s default, else empty."""
+        if self.vae.channels == VAEConfig().channels:
+            return {}
+        return {"channels": ",".join(map(str, self.vae.channels))}
 
     def loss_block(self) -> dict:
         return {"loss": self.vae.kind}
@@ -174,11 +181,7 @@ class DFCRecipe(VAERecipe):
                      steps: int = 3000, batch_size: int = 64, lr: float | None = None, seed: int = 0,
                      out: str | None = None, device: str | None = None, data: DataSpec = DataSpec()) -> DFCRecipe:
         """``channels``: the encoder's widths (None: ``VAEConfig``'s default)."""
-        widths = {} if channels is None else {"channels": channels}
-        try:
-            vae = VAEConfig(kind="vanilla", c_stop_step=steps, upsample="nearest", **widths)
-        except ValueError as error:
-            raise RecipeError(str(error)) from None
+        vae = _vae_config(kind="vanilla", c_stop_step=steps, upsample="nearest", channels=channels)
         return cls(features=features, vae=vae, data=data,
                    train=_train_config(steps, batch_size, lr or 1e-3, seed, out, device))
 
@@ -200,10 +203,7 @@ class DFCRecipe(VAERecipe):
 
     def options(self) -> dict[str, Any]:
         """The feature network, and the widths where they are not ``VAEConfig``'s default."""
-        options: dict[str, Any] = {"features": self.features}
-        if self.vae.channels != VAEConfig().channels:
-            options["channels"] = ",".join(map(str, self.vae.channels))
-        return options
+        return {"features": self.features, **self.width_option()}
 
     def loss_block(self) -> dict:
         return {"loss": "dfc", "features": self.features, "alpha": self.alpha, "beta": self.beta}
