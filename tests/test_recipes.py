@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from common.recipes import ClassifierRecipe, DataSpec, GlowRecipe, PGGANRecipe, VAERecipe, shipped_recipe
+from common.recipes import ClassifierRecipe, DataSpec, GlowRecipe, PGGANRecipe, RecipeError, VAERecipe, shipped_recipe
 from common.train.__main__ import build_parser, recipe_from_arguments
 from common.train.__main__ import main as train_main
 from common.train import History, read_history
@@ -139,3 +139,31 @@ def test_a_bad_channels_option_is_refused_naming_it(model, channels, capsys):
         train_main([model, "--channels", channels, "--steps", "1"])
     assert stopped.value.code == 2
     assert "channels" in capsys.readouterr().err
+
+
+def _tiny_vae_command(steps: int, tmp_path, *extra: str) -> list[str]:
+    return ["vae", "--kind", "vanilla", "--steps", str(steps), "--batch-size", "8", "--faces", "64",
+            "--out", str(tmp_path / f"run{steps}"), "--weights-dir", str(tmp_path), *extra]
+
+
+def test_a_run_goes_on_from_shipped_weights_only_adding_steps_with_the_same_settings(tmp_path, capsys):
+    train_main(_tiny_vae_command(20, tmp_path, "--save"))
+    first = read_history(history_path("vae_vanilla.safetensors", tmp_path))
+    shipped = read_manifest(tmp_path)["vae_vanilla.safetensors"]["sha256"]
+    for steps, extra, named in [(20, [], "already ran 20 steps"), (40, ["--lr", "0.0005"], "same settings")]:
+        with pytest.raises(SystemExit) as stopped:
+            train_main(_tiny_vae_command(steps, tmp_path, "--save", "--force", "--continue-shipped", *extra))
+        assert stopped.value.code == 2 and named in capsys.readouterr().err
+        assert read_manifest(tmp_path)["vae_vanilla.safetensors"]["sha256"] == shipped
+    train_main(_tiny_vae_command(40, tmp_path, "--save", "--force", "--continue-shipped"))
+    entry = read_manifest(tmp_path)["vae_vanilla.safetensors"]
+    history = read_history(history_path("vae_vanilla.safetensors", tmp_path))
+    assert history.steps == first.steps + [30, 40]                 # steps 21-40 only, after the first 20
+    assert history.values["loss"][:2] == first.values["loss"]
+    assert "--continue-shipped" in entry["command"] and entry["train"]["steps"] == 40
+
+
+def test_a_gan_cannot_go_on_from_its_shipped_generator_alone():
+    gan = PGGANRecipe.from_options(steps=4, batch_size=4, data=DataSpec(faces=64))
+    with pytest.raises(RecipeError, match="holds only the part"):
+        gan.shipped_start(gan.initial_model(), None)

@@ -18,10 +18,10 @@ from torch import nn
 
 from ..data.celeba import CelebA
 from ..data.synthfaces import SynthFaces
-from ..train.loop import LATE_FRACTION, History, LossFn, TrainConfig, save_history, train
+from ..train.loop import LATE_FRACTION, History, LossFn, TrainConfig, read_history, save_history, train
 from ..weights import (Headline, Record, check_replacement, history_path, load_weights, read_manifest, record_metrics,
                        save_weights)
-from .data_spec import DataSpec
+from .data_spec import DataSpec, RecipeError
 
 QUICK_STEPS = 100         # a quick run: at most this many steps ...
 QUICK_FACES = 2_000       # ... on at most this many SynthFaces
@@ -146,16 +146,43 @@ class Recipe:
         torch.manual_seed(self.train.seed)
         return self.build()
 
+    def shipped_start(self, model: nn.Module, weights_dir: Path | None) -> tuple[int, History]:
+        """Load this recipe's shipped weights from ``weights_dir`` into ``model`` for a run
+        that goes on from them; returns the step they reached and their training curves.
+
+        Refused (``RecipeError``) when the file holds only part of what trains (the PGGAN's
+        averaged generator), when it was trained with other settings than this recipe's
+        besides the number of steps, or when this recipe's steps do not go past its own."""
+        name = self.weights_name()
+        if self.shipped_module(model) is not model:
+            raise RecipeError(f"{name} holds only the part of {self.model_name} that ships, so a run "
+                              "cannot go on from it; train afresh or resume from a checkpoint (--out)")
+        entry = load_weights(model, name, weights_dir)           # strict: the same architecture
+        done = entry["train"]["steps"]
+        ours = {key: value for key, value in self.train_block().items() if key != "steps"}
+        theirs = {key: value for key, value in entry["train"].items() if key != "steps"}
+        if ours != theirs or entry["data"].get("faces") != self.data.faces:
+            raise RecipeError(f"{name} was trained with {theirs} on {entry['data'].get('faces')} faces, "
+                              f"this run asks for {ours} on {self.data.faces}; continue with the same settings")
+        if done >= self.train.steps:
+            raise RecipeError(f"{name} already ran {done} steps; ask for more than that with --steps "
+                              f"(got {self.train.steps})")
+        return done, read_history(history_path(name, weights_dir))
+
     def run(self, *, quick: bool = False, save: bool = False, force: bool = False,
             weights_dir: str | Path | None = None, model: nn.Module | None = None,
-            on_log: Callable[[int, History], None] | None = None, command: str | None = None) -> Trained:
+            on_log: Callable[[int, History], None] | None = None, command: str | None = None,
+            continue_shipped: bool = False) -> Trained:
         """Train by the recipe (``quick``: by its ``quick()`` recipe), measure on the
         held-out faces, print the metrics and, with ``save``, ship the model and its record
         to ``weights_dir`` (default the clone's ``weights/``) unless its headline metric is
         worse than the shipped file's (``force`` overrides).
 
         ``model``: the model to train (default ``initial_model()``; pass your own to watch
-        it through ``on_log``). ``command``: what the manifest records (default ``command()``)."""
+        it through ``on_log``). ``command``: what the manifest records (default ``command()``).
+        ``continue_shipped``: start from the weights shipped in ``weights_dir`` and their
+        step count instead of afresh (see ``shipped_start``); the learning-rate schedule is
+        this recipe's, so the run goes on as if it had been planned for its ``steps``."""
         recipe = self.quick() if quick else self
         weights_dir = Path(weights_dir) if weights_dir is not None else None
         if save:
@@ -165,9 +192,10 @@ class Recipe:
         loss = recipe.loss(weights_dir)
         held_out = recipe.data.held_out(recipe.image_size, recipe.held_out_faces)
         model = model if model is not None else recipe.initial_model()
+        begun = recipe.shipped_start(model, weights_dir) if continue_shipped else None
         start = recipe.before_training(model, held_out, weights_dir)
         training = recipe.data.training(recipe.image_size)
-        history = train(model, loss, training, recipe.train, on_log=on_log)
+        history = train(model, loss, training, recipe.train, on_log=on_log, start=begun)
         shipped = recipe.shipped_module(model).cpu().eval()
         metrics = {**recipe.evaluate(shipped, held_out, weights_dir), **start}
         late_fall = history.late_fall("loss", LATE_FRACTION)

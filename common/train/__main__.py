@@ -5,6 +5,7 @@ One process, or ``torchrun --nproc_per_node=N -m common.train ...``::
     python -m common.train classifier --steps 3000 --save
     python -m common.train vae --kind beta_h --data synth --steps 3000 --save
     python -m common.train vae --channels 32,64,128,256,512 --steps 10000 --save
+    python -m common.train vae --channels 32,64,128,256,512 --steps 20000 --continue-shipped --save
     python -m common.train dfc --features classifier --steps 3000 --save
     python -m common.train glow --image-size 64 --batch-size 32 --steps 50000 --device cuda
     python -m common.train pggan --steps 9000 --phase-steps 700 --batch-size 32 --save
@@ -61,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--save", action="store_true", help="ship the result with the manifest in --weights-dir")
     parser.add_argument("--weights-dir", type=Path, default=None,
                         help="where --save writes (default: FES_WEIGHTS_DIR, else the clone's weights/)")
+    parser.add_argument("--continue-shipped", action="store_true",
+                        help="start from the weights shipped in --weights-dir and their step count (a run "
+                             "that goes on to --steps in all, with a fresh optimizer)")
     parser.add_argument("--force", action="store_true",
                         help="with --save: replace shipped weights even when the new metrics are worse")
     return parser
@@ -93,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m common.train " + " ".join(sys.argv[1:] if argv is None else argv)
     try:
         recipe = recipe_from_arguments(args)
-        recipe.run(save=args.save, force=args.force, weights_dir=args.weights_dir, command=command)
+        recipe.run(save=args.save, force=args.force, weights_dir=args.weights_dir, command=command,
+                   continue_shipped=args.continue_shipped)
     except (RecipeError, WeightsError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -16,6 +16,7 @@ The command line (``python -m common.train``) is in ``__main__.py``.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -200,11 +201,15 @@ def _distributed(device: torch.device) -> tuple[int, int, torch.device]:
 
 
 def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConfig,
-          resume: bool = True, on_log: Callable[[int, History], None] | None = None) -> History:
+          resume: bool = True, on_log: Callable[[int, History], None] | None = None,
+          start: tuple[int, History] | None = None) -> History:
     """Optimise ``model`` with Adam on ``loss_fn(model, batch, step) -> (loss, metrics)``.
 
     ``loss_fn`` must compute through ``model(...)`` (its forward), so that DDP can average
     gradients; under torchrun only rank 0 shows progress and writes checkpoints.
+    ``start``: (step, history) of the weights ``model`` already holds, when it continues an
+    earlier run without that run's checkpoint (a fresh optimizer; the schedule goes on from
+    ``step``); a checkpoint in ``config.out`` still takes precedence.
     Returns the history of logged metrics (also stored in each checkpoint).
     """
     device = torch.device(config.device) if config.device else settings.device()
@@ -219,7 +224,7 @@ def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConf
     checkpoint = Path(config.out) / CHECKPOINT if config.out else None
     if checkpoint is not None:
         remove_leftovers(checkpoint)  # a run killed while writing its checkpoint left a .tmp
-    step, history = 0, History()
+    step, history = (start[0], copy.deepcopy(start[1])) if start else (0, History())
     if resume and checkpoint is not None and checkpoint.exists():
         step, history = load_checkpoint(checkpoint, model, optimizer)
         model.to(device)
