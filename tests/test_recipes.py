@@ -149,6 +149,7 @@ def _tiny_vae_command(steps: int, tmp_path, *extra: str) -> list[str]:
 def test_a_run_goes_on_from_shipped_weights_only_adding_steps_with_the_same_settings(tmp_path, capsys):
     train_main(_tiny_vae_command(20, tmp_path, "--save"))
     first = read_history(history_path("vae_vanilla.safetensors", tmp_path))
+    first_command = read_manifest(tmp_path)["vae_vanilla.safetensors"]["command"]
     shipped = read_manifest(tmp_path)["vae_vanilla.safetensors"]["sha256"]
     for steps, extra, named in [(20, [], "already ran 20 steps"), (40, ["--lr", "0.0005"], "same settings")]:
         with pytest.raises(SystemExit) as stopped:
@@ -161,6 +162,8 @@ def test_a_run_goes_on_from_shipped_weights_only_adding_steps_with_the_same_sett
     assert history.steps == first.steps + [30, 40]                 # steps 21-40 only, after the first 20
     assert history.values["loss"][:2] == first.values["loss"]
     assert "--continue-shipped" in entry["command"] and entry["train"]["steps"] == 40
+    earlier, later = entry["command"].split(" && ")                # both legs, the shipped run's first
+    assert earlier == first_command and "--continue-shipped" not in earlier and "--steps 40" in later
 
 
 def test_a_gan_cannot_go_on_from_its_shipped_generator_alone():

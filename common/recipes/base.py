@@ -182,7 +182,8 @@ class Recipe:
         it through ``on_log``). ``command``: what the manifest records (default ``command()``).
         ``continue_shipped``: start from the weights shipped in ``weights_dir`` and their
         step count instead of afresh (see ``shipped_start``); the learning-rate schedule is
-        this recipe's, so the run goes on as if it had been planned for its ``steps``."""
+        this recipe's, so the run goes on as if it had been planned for its ``steps``, and the
+        recorded command is the shipped file's followed by this one (``A && B``)."""
         recipe = self.quick() if quick else self
         weights_dir = Path(weights_dir) if weights_dir is not None else None
         if save:
@@ -204,7 +205,10 @@ class Recipe:
         print(f"held-out metrics, measured on {held_out.describe()}:")
         for name, value in metrics.items():
             print(f"{name:<28}{value:.4f}")
-        record = Record(command or recipe.command(), metrics, model=recipe.model_block(),
+        command = command or recipe.command()
+        if continue_shipped:                          # the run it went on from, so the record retrains from scratch
+            command = f"{read_manifest(weights_dir)[recipe.weights_name()]['command']} && {command}"
+        record = Record(command, metrics, model=recipe.model_block(),
                         train=recipe.train_block(), data=recipe.data.record(training, held_out))
         if save:
             recipe.ship(shipped, record, history, force, weights_dir)
