@@ -136,6 +136,22 @@ def test_the_training_command_builds_glow_with_additive_coupling_by_default():
     assert build_parser().parse_args(["glow", "--coupling", "affine"]).coupling == "affine"
 
 
+@pytest.mark.parametrize("size", [32, 64])
+def test_the_recipe_builds_levels_down_to_a_4x4_top_at_either_size(size):
+    from common.recipes import GlowRecipe
+
+    model = GlowRecipe.from_options(image_size=size).build()
+    top = model.split_latents(torch.zeros(1, model.latent_dim))[-1]
+    assert top.shape[-2:] == (4, 4)
+
+
+def test_levels_refuse_a_size_that_does_not_halve_down_to_4x4():
+    from common.models.glow import levels_to_4x4
+
+    with pytest.raises(ValueError, match="48"):
+        levels_to_4x4(48)
+
+
 def test_a_face_noise_becomes_its_raw_latents_under_the_priors(tiny):
     """Codes are the raw latents z; the standardised eps of the same face, run through the
     learned priors (what sampling does), give back the same z."""

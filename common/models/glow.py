@@ -42,6 +42,14 @@ class GlowConfig:
     n_bits: int = 5             # colour depth the likelihood is measured at
 
 
+def levels_to_4x4(image_size: int) -> int:
+    """Levels whose last squeeze leaves a 4x4 top (32 px: 3, 64 px: 4), so the top level,
+    where attribute vectors act most, sees the whole face at the same coarse grid."""
+    if image_size < 8 or image_size & (image_size - 1):
+        raise ValueError(f"Glow image_size must be a power of two >= 8, got {image_size}")
+    return image_size.bit_length() - 3
+
+
 def _sum_per_image(x: Tensor) -> Tensor:
     return x.flatten(1).sum(1)
 

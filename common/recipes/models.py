@@ -20,7 +20,7 @@ from ..data.synthfaces import SynthFaces
 from ..models.classifier import (CLASSIFIER_FACTORS, AttributeClassifier, classifier_loss, evaluate_classifier,
                                  load_classifier, weights_name)
 from ..models.dfc import DFCLoss, FeatureNetworkError, feature_network
-from ..models.glow import Glow, GlowConfig, glow_loss
+from ..models.glow import Glow, GlowConfig, glow_loss, levels_to_4x4
 from ..models.pggan import SYNTH_PGGAN, PGGANConfig
 from ..models.pggan_training import ProgressiveGAN, progressive_gan_loss, sample_quality
 from ..models.vae import VAE, VAEConfig, config_dict, evaluate_vae, vae_loss
@@ -236,7 +236,8 @@ class GlowRecipe(Recipe):
     def from_options(cls, *, image_size: int | None = None, coupling: str = "additive", steps: int = 3000,
                      batch_size: int = 64, lr: float | None = None, seed: int = 0, out: str | None = None,
                      device: str | None = None, data: DataSpec = DataSpec()) -> GlowRecipe:
-        return cls(glow=GlowConfig(image_size=image_size or 32, affine=coupling == "affine"), data=data,
+        size = image_size or 32
+        return cls(glow=GlowConfig(image_size=size, levels=levels_to_4x4(size), affine=coupling == "affine"), data=data,
                    train=_train_config(steps, batch_size, lr or 1e-3, seed, out, device,
                                        warmup_steps=min(500, steps // 5), grad_clip=50.0))
 
