@@ -117,7 +117,7 @@ def vae_on_data(kind: str = "vanilla") -> nn.Module:
                     pick(full=3000, quick=80), kind=kind, batch_size=32)
 
 
-def glow_on_data(image_size: int = 32) -> nn.Module:
+def glow_on_data(image_size: int = 64) -> nn.Module:
     """The Glow of the current data."""
     return _on_data("glow", lambda **where: load_glow(image_size, **where), f"glow_celeba{image_size}.safetensors",
                     pick(full=4000, quick=40), image_size=image_size, batch_size=16)

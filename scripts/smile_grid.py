@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import face_data, plot, using_celeba  # noqa: E402
+from common import face_data, plot  # noqa: E402
 from common.cli import whole_number  # noqa: E402
 from common.arithmetic import encode_faces  # noqa: E402
 from common.files import atomic_path  # noqa: E402
@@ -37,32 +37,28 @@ def main(argv: list[str] | None = None) -> None:
                         help="steps that find the generator's latent of the held-out face")
     args = parser.parse_args(argv)
 
-    glow_size = 64 if using_celeba() else 32          # SynthFaces ships a 32x32 Glow
-    sizes = sorted({64, glow_size})
-    train = {size: face_data("train", n=args.fit, size=size) for size in sizes}
-    test = {size: face_data("test", n=args.held_out, size=size) for size in sizes}
-    judges = {size: Judge(classifier_on_data(size), test[size].images(slice(None))) for size in sizes}
-    smile = edits_for(test[64])[0]
-    chosen = showcase_faces(test[64], [smile])[0]
+    train, test = face_data("train", n=args.fit, size=64), face_data("test", n=args.held_out, size=64)
+    judge = Judge(classifier_on_data(64), test.images(slice(None)))
+    smile = edits_for(test)[0]
+    chosen = showcase_faces(test, [smile])[0]
 
     strips = {}
-    if hasattr(test[64], "factors"):                  # SynthFaces: the face itself, re-rendered, comes first
-        strips["Renderer (truth)"] = renderer_strip(train[64], test[64], judges[64], smile)
+    if hasattr(test, "factors"):                      # SynthFaces: the face itself, re-rendered, comes first
+        strips["Renderer (truth)"] = renderer_strip(train, test, judge, smile)
     encoders = {"VAE": vae_on_data("vanilla"), "DFC-VAE": vae_on_data("dfc"),
-                f"Glow ({glow_size}x{glow_size})": glow_on_data(glow_size)}
+                "Glow (64x64)": glow_on_data(64)}
     lookalikes = args.fit // 30                       # notebook 05's look-alikes per group
     for name, model in encoders.items():
-        size = model.image_size
-        codes = encode_faces(model, train[size].images(slice(None)))
-        strips[name] = encoder_strip(model, train[size], test[size], judges[size], smile, train_codes=codes)
+        codes = encode_faces(model, train.images(slice(None)))
+        strips[name] = encoder_strip(model, train, test, judge, smile, train_codes=codes)
         if not name.startswith("Glow"):               # Glow's look-alike vectors barely move its smile (notebook 05)
-            strips[f"{name}, own vector"] = encoder_strip(model, train[size], test[size], judges[size], smile,
+            strips[f"{name}, own vector"] = encoder_strip(model, train, test, judge, smile,
                                                           lookalikes=lookalikes, train_codes=codes)
     gan = pggan_on_data()
-    direction = generator_direction(gan, gan.sample_latent(args.fit, seed=0), judges[64], smile)
-    face = test[64].images([chosen])
+    direction = generator_direction(gan, gan.sample_latent(args.fit, seed=0), judge, smile)
+    face = test.images([chosen])
     code = invert(gan, face, steps=args.inversion_steps, progress=True)[0][0]
-    strips["PGGAN + InterFaceGAN"] = edit_strip(gan, code, direction, face[0], judges[64], smile)
+    strips["PGGAN + InterFaceGAN"] = edit_strip(gan, code, direction, face[0], judge, smile)
 
     columns = ["face", *(f"{s:+g}" for s in STRENGTHS)]
     print(f"held-out face {chosen}; {smile.factor} read by the attribute classifier at each smile strength (gaps)")
