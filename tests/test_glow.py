@@ -172,3 +172,12 @@ def test_decoding_an_edited_code_never_evaluates_the_priors(tiny, monkeypatch):
         monkeypatch.setattr(level, "_prior", no_prior)
     with torch.no_grad():
         assert torch.isfinite(tiny.decode(codes + torch.randn_like(codes))).all()
+
+
+def test_the_levels_parts_of_a_code_are_disjoint_and_sum_to_it(tiny):
+    code = torch.randn(2, tiny.latent_dim)
+    parts = [tiny.on_level(code, level) for level in range(len(tiny.shapes))]
+    assert torch.equal(sum(parts), code)
+    for level, (part, level_z, (c, h, w)) in enumerate(zip(parts, tiny.split_latents(code), tiny.shapes)):
+        assert int((part != 0).sum()) == code.shape[0] * c * h * w
+        assert torch.equal(tiny.split_latents(part)[level], level_z)

@@ -301,6 +301,16 @@ class Glow(nn.Module):
             start += c * h * w
         return out
 
+    def on_level(self, codes: Tensor, level: int) -> Tensor:
+        """``codes [..., latent_dim]`` with every coordinate outside level ``level`` (0 = the
+        finest split, ``len(shapes) - 1`` = the top) set to zero: the part of an edit vector
+        that level carries; the parts of all levels sum to ``codes``."""
+        sizes = [c * h * w for c, h, w in self.shapes]
+        start, stop = sum(sizes[:level]), sum(sizes[:level + 1])
+        part = torch.zeros_like(codes)
+        part[..., start:stop] = codes[..., start:stop]
+        return part
+
     def reverse(self, codes: Tensor) -> Tensor:
         """The reverse pass as computed: ``[N, latent_dim]`` -> ``[N,3,H,W]`` in the flow's own
         scale (``[-0.5, 0.5]`` for data). With additive coupling it has no division, so it
