@@ -34,6 +34,7 @@ bench:
 	$(PY) benchmarks/lookalike_speed.py
 	$(PY) benchmarks/vae_throughput.py
 	$(PY) benchmarks/glow_speed.py
+	$(PY) benchmarks/glow_edit_space.py
 	$(PY) benchmarks/pggan_speed.py
 	$(PY) benchmarks/notebook_runs.py
 	$(PY) benchmarks/celeba_training_plan.py

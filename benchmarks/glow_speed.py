@@ -1,5 +1,6 @@
 """Glow speed: training images/s, one-face encode and decode latency, one slider move, and
-peak memory, for the shipped 32x32 model's configuration on the CPU, and on CUDA (also the
+peak memory, for both shipped models' configurations (64x64, the notebooks' default, and the
+quick 32x32) on the CPU, and on CUDA (also the
 rosinality glow-pytorch 64x64 reference configuration, 4 levels x 32 steps, width 512,
 additive) when a GPU is present.
 
@@ -54,12 +55,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--batch", type=int, default=32)
     args = parser.parse_args()
-    shipped = load_glow(32)
-    setups = [("shipped 32x32", torch.device("cpu"), shipped.config, args.batch)]
+    shipped = {f"shipped {size}x{size}": load_glow(size) for size in (64, 32)}
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    setups = [(name, device, model.config, args.batch) for device in devices for name, model in shipped.items()]
     if torch.cuda.is_available():
         cuda = torch.device("cuda")
-        setups += [("shipped 32x32", cuda, shipped.config, args.batch),
-                   ("rosinality 64x64", cuda, REFERENCE_64, 16), ("rosinality 64x64", cuda, REFERENCE_64, 64)]
+        setups += [("rosinality 64x64", cuda, REFERENCE_64, 16), ("rosinality 64x64", cuda, REFERENCE_64, 64)]
     print(f"torch {torch.__version__}, CPU threads {torch.get_num_threads()}")
     print(f"{'model':<18}{'device':>7}{'batch':>6}{'train img/s':>12}{'encode ms':>10}{'decode ms':>10}{'peak MiB':>10}")
     for name, device, config, batch in setups:
@@ -67,12 +68,13 @@ def main() -> None:
             torch.cuda.reset_peak_memory_stats()
         model = Glow(config).to(device)
         rate = glow_training_images_per_s(model, device, batch, args.steps)
-        if config == shipped.config:  # latency of the trained weights
-            model.load_state_dict(shipped.state_dict())
+        if name in shipped:  # latency of the trained weights
+            model.load_state_dict(shipped[name].state_dict())
         encode, decode = one_face_ms(model, device)
         print(f"{name:<18}{device.type:>7}{batch:>6}{rate:>12.1f}{encode:>10.1f}{decode:>10.1f}{peak_memory_mib(device):>10.0f}")
-    median, p90 = slider_latency(shipped)
-    print(f"one slider move (shipped Glow, CPU, decode + PNG): median {median:.1f} ms, p90 {p90:.1f} ms")
+    for name, model in shipped.items():
+        median, p90 = slider_latency(model)
+        print(f"one slider move ({name} Glow, CPU, decode + PNG): median {median:.1f} ms, p90 {p90:.1f} ms")
 
 
 if __name__ == "__main__":
