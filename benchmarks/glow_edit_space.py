@@ -45,7 +45,7 @@ class NoiseSpaceGlow(nn.Module):
         return self.glow.reverse(self.glow.latents_from_noise(codes))
 
     def decode(self, codes: Tensor) -> Tensor:
-        return torch.nan_to_num(self.reverse(codes) * 2.0, nan=0.0).clamp(-1.0, 1.0)
+        return self.glow.decode(self.glow.latents_from_noise(codes))
 
 
 def main() -> None:
@@ -62,9 +62,11 @@ def main() -> None:
     specs = edits_for(test)
     print(f"Glow {args.size}x{args.size}, vectors from {args.fit} training faces, {args.faces} held-out faces per edit")
     print(f"{'space':<6}{'edit':<13}{'strength':>9}{'success':>9}{'change':>8}{'FD':>12}{'outside':>9}{'largest':>9}")
+    fitted = {}
     for space, model in (("z", glow), ("eps", NoiseSpaceGlow(glow))):
         directions = group_directions(encode_faces(model, train.images(slice(None))), train, specs)
         codes = encode_faces(model, test.images(slice(None)))
+        fitted[space] = directions, codes
         for spec in specs:
             start = codes[faces_to_edit(test, spec, args.faces)]
             direction = directions[spec.name]
@@ -78,21 +80,20 @@ def main() -> None:
                       f"{strength * scores['target change']:>+8.2f}{realism:>12}"
                       f"{(pixels > 1).float().mean():>9.2%}"
                       f"{pixels.max():>9.1f}")
-        if space == "z":
-            z_directions, z_codes = directions, codes
-    print(f"\nz vectors on one level (0 = finest split, {len(glow.shapes) - 1} = top), strength {args.strengths[-1]:g}")
+    strength = args.strengths[-1]
+    print(f"\nz vectors on one level (0 = finest split, {len(glow.shapes) - 1} = top), strength {strength:g}")
     print(f"{'edit':<13}{'level':>6}{'shape':>12}{'energy':>8}{'success':>9}{'change':>8}")
+    directions, codes = fitted["z"]
     for spec in specs:
-        start = z_codes[faces_to_edit(test, spec, args.faces)]
+        start = codes[faces_to_edit(test, spec, args.faces)]
+        whole = directions[spec.name]
         for level, (c, h, w) in enumerate(glow.shapes):
-            whole = z_directions[spec.name]
             vector = glow.on_level(whole.gap * whole.vector, level)
             part = Direction(vector / vector.norm(), float(vector.norm()))
-            scores = judge.score(glow, start, part, spec, args.strengths[-1])
+            scores = judge.score(glow, start, part, spec, strength)
             energy = (part.gap / whole.gap) ** 2
             print(f"{spec.name:<13}{level:>6}{f'{c}x{h}x{w}':>12}{energy:>8.0%}{scores['success']:>9.0%}"
-                  f"{args.strengths[-1] * scores['target change']:>+8.2f}")
-
+                  f"{strength * scores['target change']:>+8.2f}")
 
 if __name__ == "__main__":
     main()

@@ -294,21 +294,25 @@ class Glow(nn.Module):
                 x = level.reverse(x, z)
         return torch.cat([level_z.flatten(1) for level_z in z_all], dim=1)
 
-    def split_latents(self, codes: Tensor) -> list[Tensor]:
-        out, start = [], 0
+    def level_slices(self) -> list[slice]:
+        """Where each level's latent sits in a flattened code ``[latent_dim]``, finest split first."""
+        slices, start = [], 0
         for c, h, w in self.shapes:
-            out.append(codes[:, start:start + c * h * w].view(len(codes), c, h, w))
+            slices.append(slice(start, start + c * h * w))
             start += c * h * w
-        return out
+        return slices
+
+    def split_latents(self, codes: Tensor) -> list[Tensor]:
+        """``[N, latent_dim]`` -> each level's latent ``[N, C, H, W]``, finest split first."""
+        return [codes[:, where].view(len(codes), *shape) for where, shape in zip(self.level_slices(), self.shapes)]
 
     def on_level(self, codes: Tensor, level: int) -> Tensor:
         """``codes [..., latent_dim]`` with every coordinate outside level ``level`` (0 = the
         finest split, ``len(shapes) - 1`` = the top) set to zero: the part of an edit vector
         that level carries; the parts of all levels sum to ``codes``."""
-        sizes = [c * h * w for c, h, w in self.shapes]
-        start, stop = sum(sizes[:level]), sum(sizes[:level + 1])
+        where = self.level_slices()[level]
         part = torch.zeros_like(codes)
-        part[..., start:stop] = codes[..., start:stop]
+        part[..., where] = codes[..., where]
         return part
 
     def reverse(self, codes: Tensor) -> Tensor:
