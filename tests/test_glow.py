@@ -145,11 +145,23 @@ def test_the_recipe_builds_levels_down_to_a_4x4_top_at_either_size(size):
     assert top.shape[-2:] == (4, 4)
 
 
-def test_levels_refuse_a_size_that_does_not_halve_down_to_4x4():
-    from common.models.glow import levels_to_4x4
+def test_an_8x8_top_at_64_px_takes_three_levels_and_names_itself_in_the_command():
+    from common.recipes import GlowRecipe
 
-    with pytest.raises(ValueError, match="48"):
-        levels_to_4x4(48)
+    recipe = GlowRecipe.from_options(image_size=64, top_size=8)
+    model = recipe.build()
+    assert len(model.levels) == 3
+    assert model.split_latents(torch.zeros(1, model.latent_dim))[-1].shape[-2:] == (8, 8)
+    assert "--top-size 8" in recipe.command()
+    assert "--top-size" not in GlowRecipe.from_options(image_size=64).command()
+
+
+@pytest.mark.parametrize("size, top, named", [(48, 4, "48"), (64, 6, "6"), (32, 32, "twice")])
+def test_levels_refuse_a_size_or_top_that_does_not_halve_down(size, top, named):
+    from common.models.glow import levels_to_top
+
+    with pytest.raises(ValueError, match=named):
+        levels_to_top(size, top)
 
 
 def test_a_face_noise_becomes_its_raw_latents_under_the_priors(tiny):

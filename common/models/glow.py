@@ -42,12 +42,17 @@ class GlowConfig:
     n_bits: int = 5             # colour depth the likelihood is measured at
 
 
-def levels_to_4x4(image_size: int) -> int:
-    """Levels whose last squeeze leaves a 4x4 top (32 px: 3, 64 px: 4), so the top level,
-    where attribute vectors act most, sees the whole face at the same coarse grid."""
-    if image_size < 8 or image_size & (image_size - 1):
-        raise ValueError(f"Glow image_size must be a power of two >= 8, got {image_size}")
-    return image_size.bit_length() - 3
+def levels_to_top(image_size: int, top_size: int = 4) -> int:
+    """Levels whose last squeeze leaves a ``top_size`` x ``top_size`` top (a 4x4 top: 3 levels
+    at 32 px, 4 at 64 px; an 8x8 top: 3 at 64 px). The top level is where attribute vectors
+    act most: a 4x4 top sees the whole face at the same coarse grid at either size, an 8x8
+    one gives each top cell a smaller patch of the face (8x8 pixels at 64 px)."""
+    for name, value in (("image_size", image_size), ("top_size", top_size)):
+        if value < 4 or value & (value - 1):
+            raise ValueError(f"Glow {name} must be a power of two >= 4, got {value}")
+    if image_size < 2 * top_size:
+        raise ValueError(f"Glow image_size {image_size} must be at least twice top_size {top_size}")
+    return (image_size // top_size).bit_length() - 1
 
 
 def _sum_per_image(x: Tensor) -> Tensor:

@@ -20,7 +20,7 @@ from ..data.synthfaces import SynthFaces
 from ..models.classifier import (CLASSIFIER_FACTORS, AttributeClassifier, classifier_loss, evaluate_classifier,
                                  load_classifier, weights_name)
 from ..models.dfc import DFCLoss, FeatureNetworkError, feature_network
-from ..models.glow import Glow, GlowConfig, glow_loss, levels_to_4x4
+from ..models.glow import Glow, GlowConfig, glow_loss, levels_to_top
 from ..models.pggan import SYNTH_PGGAN, PGGANConfig
 from ..models.pggan_training import ProgressiveGAN, progressive_gan_loss, sample_quality
 from ..models.vae import VAE, VAEConfig, config_dict, evaluate_vae, vae_loss
@@ -233,11 +233,15 @@ class GlowRecipe(Recipe):
     held_out_faces: ClassVar[int] = 1000
 
     @classmethod
-    def from_options(cls, *, image_size: int | None = None, coupling: str = "additive", steps: int = 3000,
-                     batch_size: int = 64, lr: float | None = None, seed: int = 0, out: str | None = None,
-                     device: str | None = None, data: DataSpec = DataSpec()) -> GlowRecipe:
+    def from_options(cls, *, image_size: int | None = None, coupling: str = "additive", top_size: int | None = None,
+                     steps: int = 3000, batch_size: int = 64, lr: float | None = None, seed: int = 0,
+                     out: str | None = None, device: str | None = None, data: DataSpec = DataSpec()) -> GlowRecipe:
         size = image_size or 32
-        return cls(glow=GlowConfig(image_size=size, levels=levels_to_4x4(size), affine=coupling == "affine"), data=data,
+        try:
+            levels = levels_to_top(size, top_size or 4)
+        except ValueError as error:
+            raise RecipeError(str(error)) from None
+        return cls(glow=GlowConfig(image_size=size, levels=levels, affine=coupling == "affine"), data=data,
                    train=_train_config(steps, batch_size, lr or 1e-3, seed, out, device,
                                        warmup_steps=min(500, steps // 5), grad_clip=50.0))
 
@@ -265,8 +269,18 @@ class GlowRecipe(Recipe):
     def model_block(self) -> dict:
         return asdict(self.glow)
 
+    @property
+    def top_size(self) -> int:
+        """The side of the top level's grid."""
+        return self.glow.image_size >> self.glow.levels
+
     def options(self) -> dict[str, Any]:
-        return {"image_size": self.glow.image_size, "coupling": "affine" if self.glow.affine else "additive"}
+        """Size and coupling, and the top's size where it is not the default 4x4."""
+        options: dict[str, Any] = {"image_size": self.glow.image_size,
+                                   "coupling": "affine" if self.glow.affine else "additive"}
+        if self.top_size != 4:
+            options["top_size"] = self.top_size
+        return options
 
     def loss_block(self) -> dict:
         return {"warmup_steps": self.train.warmup_steps, "grad_clip": self.train.grad_clip}

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--coupling", choices=("additive", "affine"), default="additive",
                         help="glow's coupling: additive (no division on the reverse pass, so edited latents "
                              "decode finitely; the paper's choice for its CelebA-HQ edits) or affine")
+    parser.add_argument("--top-size", type=int, choices=(4, 8), default=None,
+                        help="glow: the side of the top level's grid (default 4: 3 levels at 32 px, 4 at 64 px; "
+                             "8 at 64 px: 3 levels, each top cell an 8x8 patch of the face)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
     parser.add_argument("--save", action="store_true", help="ship the result with the manifest in --weights-dir")
     parser.add_argument("--weights-dir", type=Path, default=None,
@@ -73,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 # The command line's options each recipe takes besides the shared ones.
 MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind", "channels", "upsample"),
                  "dfc": ("features", "channels"),
-                 "glow": ("image_size", "coupling"), "pggan": ("image_size", "phase_steps", "gan_loss")}
+                 "glow": ("image_size", "coupling", "top_size"), "pggan": ("image_size", "phase_steps", "gan_loss")}
 
 
 def recipe_from_arguments(args: argparse.Namespace) -> Recipe:
