@@ -1,8 +1,9 @@
-"""Run-time switches every notebook reads.
+"""Run-time switches every notebook reads, checked where they are read.
 
 ``FES_QUICK=1`` (set by the test command) switches the notebooks to a quick mode:
 fewer samples and few training steps, so that nbval runs each notebook in under two
-minutes. ``FES_CACHE`` moves the on-disk cache (default ``~/.cache/fes``).
+minutes (1/0, true/false, yes/no, on/off in any case; empty is off). ``FES_CACHE`` moves
+the on-disk cache (default ``~/.cache/fes``); it must be a folder this user can write.
 """
 
 from __future__ import annotations
@@ -13,10 +14,33 @@ from pathlib import Path
 
 import torch
 
+from .files import FolderError, usable_folder
+
+SWITCH_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
+                "off": False, "": False}
+
+
+class SettingError(ValueError):
+    """An environment variable holds a value this project cannot use; the message names it."""
+
+
+def switch(variable: str) -> bool:
+    """The on/off environment variable ``variable``: 1/0, true/false, yes/no, on/off (any
+    case, surrounding spaces ignored); unset or empty is off.
+
+    Raises:
+        SettingError: any other value, naming the variable and the words allowed."""
+    value = os.environ.get(variable, "")
+    try:
+        return SWITCH_WORDS[value.strip().lower()]
+    except KeyError:
+        raise SettingError(f"{variable}={value!r} is not a switch; use 1 or 0 (also true/false, yes/no, "
+                           "on/off)") from None
+
 
 def quick_mode() -> bool:
-    """True when ``FES_QUICK`` is set to a non-empty value other than ``0``."""
-    return os.environ.get("FES_QUICK", "0") not in ("", "0")
+    """True when ``FES_QUICK`` is on (``switch``)."""
+    return switch("FES_QUICK")
 
 
 def pick(full: int, quick: int) -> int:
@@ -25,10 +49,16 @@ def pick(full: int, quick: int) -> int:
 
 
 def cache_dir() -> Path:
-    """Folder for generated data and downloads; created on first use."""
-    path = Path(os.environ.get("FES_CACHE", Path.home() / ".cache" / "fes"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Folder for generated data and downloads (``FES_CACHE``, default ``~/.cache/fes``);
+    created on first use.
+
+    Raises:
+        SettingError: ``FES_CACHE`` is a file, cannot be created or is not writable."""
+    value = os.environ.get("FES_CACHE", "").strip()
+    try:
+        return usable_folder(Path(value) if value else Path.home() / ".cache" / "fes", "FES_CACHE")
+    except FolderError as error:
+        raise SettingError(str(error)) from None
 
 
 def device() -> torch.device:

@@ -7,6 +7,7 @@ edges (files, PNG bytes, widgets, matplotlib).
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 from typing import BinaryIO
 
@@ -58,6 +59,17 @@ class FaceImageError(ValueError):
     """An uploaded file cannot be used as a face picture; the message says why."""
 
 
+MAX_PICTURE_PIXELS = 40_000_000   # a 40-megapixel photo decodes in about 120 MB; larger ones are refused
+
+
+def refuse_huge(picture: Image.Image, name: str) -> None:
+    """Raise ``FaceImageError`` for a picture (header read, not decoded) over ``MAX_PICTURE_PIXELS``."""
+    width, height = picture.size
+    if width * height > MAX_PICTURE_PIXELS:
+        raise FaceImageError(f"{name} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
+                             f"pictures above {MAX_PICTURE_PIXELS / 1e6:.0f} megapixels are refused: resize it first")
+
+
 def load_face_image(data: bytes, size: int, name: str = "the file", min_side: int = 32) -> Tensor:
     """Any picture file -> ``[3,size,size]`` in [-1,1]: EXIF rotation applied, grayscale,
     palette and CMYK converted, transparency composited on white, centre-cropped to a
@@ -65,9 +77,14 @@ def load_face_image(data: bytes, size: int, name: str = "the file", min_side: in
     from PIL import ImageOps, UnidentifiedImageError
 
     try:
-        picture = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # the limit below decides
+            picture = Image.open(io.BytesIO(data))                           # reads the header only
+        refuse_huge(picture, name)
         picture.draft("RGB", (size * 4, size * 4))  # JPEG: decode huge photos at a reduced scale
         picture.load()
+    except FaceImageError:
+        raise
     except UnidentifiedImageError:
         raise FaceImageError(f"{name} is not an image file (PNG, JPEG, GIF, BMP, WebP ...)") from None
     except Image.DecompressionBombError:

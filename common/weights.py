@@ -23,7 +23,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from .files import atomic_path, replace_together
+from .config import SettingError
+from .files import FolderError, atomic_path, replace_together, usable_folder, write_failure
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 MANIFEST = "manifest.json"
@@ -33,7 +34,12 @@ def weights_dir() -> Path:
     """Where ``--save`` writes and the loaders read: ``FES_WEIGHTS_DIR`` when set (to keep
     one's own models, or a test's, apart from the shipped ones), else the clone's ``weights/``."""
     folder = os.environ.get("FES_WEIGHTS_DIR", "").strip()
-    return Path(folder).expanduser() if folder else WEIGHTS_DIR
+    if not folder:
+        return WEIGHTS_DIR
+    try:
+        return usable_folder(Path(folder), "FES_WEIGHTS_DIR", writable=False)
+    except FolderError as error:
+        raise SettingError(str(error)) from None
 
 
 DATASETS = ("synth", "celeba")
@@ -68,7 +74,13 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-RESTORE_MANIFEST = "restore the shipped one with `git checkout -- weights/manifest.json`"
+def restore_manifest(folder: Path) -> str:
+    """What to do about a missing or damaged manifest in ``folder``: ``git checkout`` where
+    it is the clone's own ``weights/``; elsewhere, where its manifest comes from."""
+    if Path(folder).resolve() == WEIGHTS_DIR.resolve():
+        return "restore the shipped one with `git checkout -- weights/manifest.json`"
+    return (f"{folder} is not the clone's weights/ folder: copy the manifest and weights there from the "
+            "clone's weights/, or unset FES_WEIGHTS_DIR / --weights-dir to use the shipped ones")
 
 
 def read_manifest(folder: Path | None = None) -> dict[str, dict]:
@@ -76,16 +88,19 @@ def read_manifest(folder: Path | None = None) -> dict[str, dict]:
 
     Raises:
         WeightsError: the manifest is not a JSON object (the message names the file)."""
-    path = (folder or weights_dir()) / MANIFEST
+    folder = folder or weights_dir()
+    path = folder / MANIFEST
     if not path.exists():
         return {}
     try:
         manifest = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise WeightsError(f"{path} is not valid JSON ({error}); {RESTORE_MANIFEST}") from None
+        raise WeightsError(f"{path} is not valid JSON ({error}); {restore_manifest(folder)}") from None
+    except OSError as error:
+        raise WeightsError(f"{path} cannot be read ({error.strerror or error})") from None
     if not isinstance(manifest, dict):
         raise WeightsError(f"{path} holds a JSON {type(manifest).__name__}, not an object of entries; "
-                           f"{RESTORE_MANIFEST}")
+                           f"{restore_manifest(folder)}")
     return manifest
 
 
@@ -147,19 +162,26 @@ def save_weights(module: nn.Module, name: str, record: Record, *, half: bool = T
     ``half``) and record it in the manifest (``Record``'s blocks, the size and sha256).
 
     The weights and the manifest are written to temporary files and then renamed
-    together: if any step fails (an unreadable manifest included), neither changes."""
+    together: if any step fails (an unreadable manifest included), neither changes.
+
+    Raises:
+        WriteError: the disk is full, the folder read-only...; names the file, changes nothing."""
     folder = folder or weights_dir()
     manifest = read_manifest(folder)
     state = {k: (v.half() if half and v.is_floating_point() else v).contiguous()
              for k, v in module.state_dict().items()}
-    path = folder / name
-    with atomic_path(path) as weights_tmp, atomic_path(folder / MANIFEST) as manifest_tmp:
-        save_file(state, str(weights_tmp))
-        manifest[name] = {"sha256": sha256_of(weights_tmp), "bytes": weights_tmp.stat().st_size,
-                          "command": record.command, "metrics": record.metrics, "model": record.model,
-                          "train": record.train, "data": record.data}
-        manifest_tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        replace_together([(weights_tmp, path), (manifest_tmp, folder / MANIFEST)])
+    path = writing = folder / name
+    try:
+        with atomic_path(path) as weights_tmp, atomic_path(folder / MANIFEST) as manifest_tmp:
+            save_file(state, str(weights_tmp))
+            manifest[name] = {"sha256": sha256_of(weights_tmp), "bytes": weights_tmp.stat().st_size,
+                              "command": record.command, "metrics": record.metrics, "model": record.model,
+                              "train": record.train, "data": record.data}
+            writing = folder / MANIFEST
+            manifest_tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+            replace_together([(weights_tmp, path), (manifest_tmp, folder / MANIFEST)])
+    except (OSError, SafetensorError) as error:     # disk full, read-only folder: nothing changed
+        raise write_failure(writing, error) from error
     return path
 
 
@@ -174,23 +196,29 @@ def record_metrics(name: str, metrics: dict[str, float], folder: Path | None = N
     if name not in manifest:
         raise WeightsError(f"{name} is not in {folder / MANIFEST}: train it with python -m common.train ... --save")
     manifest[name]["metrics"] = metrics
-    with atomic_path(folder / MANIFEST) as manifest_tmp:
-        manifest_tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    try:
+        with atomic_path(folder / MANIFEST) as manifest_tmp:
+            manifest_tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    except OSError as error:
+        raise write_failure(folder / MANIFEST, error) from error
 
 
-def load_weights(module: nn.Module, name: str, folder: Path | None = None) -> dict:
+def load_weights(module: nn.Module, name: str, folder: Path | None = None, added: tuple[str, ...] = ()) -> dict:
     """Load ``folder/name`` into ``module`` (strict), after checking its sha256 against the
-    manifest. Returns the manifest entry (command, metrics, model, train, data)."""
+    manifest. Returns the manifest entry (command, metrics, model, train, data).
+    ``added``: prefixes of ``module``'s parameters the file may lack (parts a model adds to
+    the one it starts from, such as a conditional prior); they keep their initial values."""
     folder = folder or weights_dir()
     path = folder / name
     if not (folder / MANIFEST).exists():
-        raise WeightsError(f"{folder / MANIFEST} is missing, so {path} cannot be checked; {RESTORE_MANIFEST}")
+        raise WeightsError(f"{folder / MANIFEST} is missing, so {path} cannot be checked; {restore_manifest(folder)}")
     entry = read_manifest(folder).get(name)
     if entry is None:
-        raise WeightsError(f"{path} is not in {folder / MANIFEST}; restore the shipped manifest with "
-                           "`git checkout -- weights/manifest.json`, or train it with the project's "
-                           "command (see the README) so that the manifest records it")
-    retrain = f"restore it with `git checkout -- weights/{name}` or retrain: {entry['command']}"
+        raise WeightsError(f"{path} is not in {folder / MANIFEST}; {restore_manifest(folder)}, or train it "
+                           "with the project's command (see the README) so that the manifest records it")
+    restore = (f"restore it with `git checkout -- weights/{name}` or retrain"
+               if folder.resolve() == WEIGHTS_DIR.resolve() else "retrain it")
+    retrain = f"{restore}: {entry['command']}"
     if not path.exists():
         raise WeightsError(f"weights file {path} is missing; {retrain}")
     if sha256_of(path) != entry["sha256"]:
@@ -202,10 +230,15 @@ def load_weights(module: nn.Module, name: str, folder: Path | None = None) -> di
         raise WeightsError(f"{path} is not a readable safetensors file ({error}); {retrain}") from error
     own = module.state_dict()
     try:
-        module.load_state_dict({k: v.to(own[k].dtype) if k in own else v for k, v in state.items()})
+        missing, unexpected = module.load_state_dict({k: v.to(own[k].dtype) if k in own else v
+                                                      for k, v in state.items()}, strict=not added)
     except RuntimeError as error:
         raise WeightsError(f"{path} does not fit {type(module).__name__} (different architecture or "
                            f"model {entry.get('model')}): {error}") from error
+    foreign = list(unexpected) + [key for key in missing if not key.startswith(added)]
+    if foreign:
+        raise WeightsError(f"{path} does not fit {type(module).__name__} (different architecture or "
+                           f"model {entry.get('model')}): {', '.join(foreign[:5])} differ")
     return entry
 
 
@@ -222,7 +255,7 @@ def manifest_config(name: str, config_type: type, folder: Path | None = None):
         return config_type(**model_record(name, folder))
     except TypeError as error:
         raise WeightsError(f"the manifest's model block for {name} does not fit {config_type.__name__} "
-                           f"({error}); {RESTORE_MANIFEST}") from None
+                           f"({error}); {restore_manifest(folder or weights_dir())}") from None
 
 
 def load_foreign_pth(path: Path) -> dict[str, torch.Tensor]:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from common.models import LatentModel
-from common.models.glow import (ActNorm, Coupling, FlowStep, Glow, GlowConfig, InvConv1x1, ZeroConv2d,
+from common.models.glow import (ActNorm, Coupling, FlowStep, Glow, GlowConfig, InvConv1x1, ZeroConv2d, glow_loss,
                                 gaussian_log_density, squeeze, unsqueeze)
 
 @pytest.fixture(autouse=True, scope="module")
@@ -193,3 +193,67 @@ def test_the_levels_parts_of_a_code_are_disjoint_and_sum_to_it(tiny):
     for level, (part, level_z, (c, h, w)) in enumerate(zip(parts, tiny.split_latents(code), tiny.shapes)):
         assert int((part != 0).sum()) == code.shape[0] * c * h * w
         assert torch.equal(tiny.split_latents(part)[level], level_z)
+
+
+# --- the class-conditional top prior (issue 47) -----------------------------------------------
+
+CONDITION = ("Smiling", "Male")
+
+
+def _conditional(seed: int = 0) -> Glow:
+    torch.manual_seed(seed)
+    return Glow(GlowConfig(image_size=8, levels=2, steps=1, hidden=8, condition=CONDITION))
+
+
+def test_a_conditional_glow_with_its_new_parts_at_zero_is_the_unconditional_one():
+    """Adding the conditional prior to a trained Glow (``--init-from``) starts from the same density."""
+    plain, conditional = _conditional(), _conditional()
+    plain = Glow(GlowConfig(image_size=8, levels=2, steps=1, hidden=8))
+    plain.load_state_dict({k: v for k, v in conditional.state_dict().items() if k in plain.state_dict()})
+    x = torch.rand(4, 3, 8, 8) - 0.5
+    y = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    assert torch.allclose(conditional.flow(x, y)[1], plain.flow(x)[1])
+
+
+def test_the_prior_shift_is_the_difference_of_the_prior_means_on_the_top_level_only():
+    model = _conditional()
+    for parameter in model.conditional.parameters():
+        torch.nn.init.normal_(parameter, std=0.3)
+    shift = model.prior_shift("Smiling")
+    top = model.level_slices()[-1]
+    assert shift[: top.start].abs().max() == 0 and shift[top].abs().max() > 0
+    zeros = torch.zeros(1, *model.shapes[-1])
+    for male in (0.0, 1.0):           # linear in y: the same whatever the other attributes
+        mean_with, _ = model.levels[-1]._prior(zeros, torch.tensor([[1.0, male]]))
+        mean_without, _ = model.levels[-1]._prior(zeros, torch.tensor([[0.0, male]]))
+        assert torch.allclose(shift[top], (mean_with - mean_without).flatten(), atol=1e-6)
+    x = torch.rand(2, 3, 8, 8) * 2 - 1
+    assert torch.allclose(model.decode(model.encode(x)), x, atol=1e-4)   # still exactly invertible
+    with pytest.raises(ValueError, match="not 'Young'"):
+        model.prior_shift("Young")
+
+
+def test_training_the_conditional_glow_lowers_its_loss_and_its_head_learns_y():
+    """Images whose brightness follows y[0] and whose red follows y[1]: the conditional prior
+    and the head pick y up."""
+    torch.manual_seed(0)
+    y = (torch.rand(256, 2) > 0.5).float()
+    red = torch.tensor([1.0, 0.0, 0.0])[None, :, None, None]
+    x = (0.5 * y[:, :1, None, None] + 0.5 * y[:, 1:, None, None] * red - 0.4
+         + 0.05 * torch.randn(256, 3, 8, 8)).clamp(-1, 1)
+    model = _conditional()
+    model.flow(x[:64] / 2, y[:64])                              # data-dependent ActNorm
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses, head_bits = [], []
+    for step in range(150):
+        rows = torch.randint(256, (32,))
+        loss, metrics = glow_loss(model, (x[rows], torch.cat([y[rows], torch.zeros(32, 38)], 1)), step,
+                                  condition=(0, 1), classifier_weight=1.0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(metrics["bits_per_dim"])
+        head_bits.append(metrics["attribute_bits"])
+    assert sum(losses[-20:]) < 0.8 * sum(losses[:20])
+    assert sum(head_bits[-20:]) / 20 < 0.5                      # 2 bits per image when it guesses
+    assert torch.allclose(model.attribute_share.double(), y.mean(0).double(), atol=0.1)

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from common.data import SynthFaces
-from common.files import atomic_path, remove_leftovers
+from common.files import WriteError, atomic_path, remove_leftovers
 from common.images import load_face_image
 from common.train import TrainConfig, train
 from common.weights import (MANIFEST, WEIGHTS_DIR, Download, Headline, Record, WeightsError, check_replacement,
@@ -83,8 +83,9 @@ def test_a_broken_manifest_is_named_with_how_to_restore_it(shipped, tmp_path):
     broken = tmp_path / "weights"
     broken.mkdir()
     (broken / MANIFEST).write_text("{not json")
-    with pytest.raises(WeightsError, match=f"{broken / MANIFEST}.*not valid JSON.*git checkout"):
+    with pytest.raises(WeightsError, match=f"{broken / MANIFEST}.*not valid JSON.*not the clone's weights/") as caught:
         read_manifest(broken)
+    assert "git checkout" not in str(caught.value)      # that would not restore a folder outside the clone
 
 
 # --- saving: weights and manifest change together or not at all ----------------------------
@@ -115,7 +116,7 @@ def test_a_failing_manifest_rename_puts_the_old_weights_back(tmp_path, monkeypat
         real_replace(source, destination)
 
     monkeypatch.setattr(os, "replace", replace)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WriteError, match=f"disk full while writing {tmp_path / MANIFEST}"):
         save_weights(torch.nn.Linear(2, 2), "m.safetensors", Record("second", {"loss": 0.5}),
                      folder=tmp_path)
     monkeypatch.undo()
@@ -137,8 +138,13 @@ def test_replacement_is_checked_against_the_shipped_figures(tmp_path):
 def test_a_missing_manifest_says_how_to_restore_it(tmp_path):
     save_weights(torch.nn.Linear(2, 2), "m.safetensors", Record("first", {}), folder=tmp_path)
     (tmp_path / MANIFEST).unlink()
-    with pytest.raises(WeightsError, match=r"manifest.json is missing.*git checkout -- weights/manifest.json"):
+    with pytest.raises(WeightsError, match=r"manifest.json is missing.*copy the manifest and weights there"):
         load_weights(torch.nn.Linear(2, 2), "m.safetensors", folder=tmp_path)
+
+
+def test_the_clones_own_missing_manifest_is_restored_by_git():
+    from common.weights import restore_manifest
+    assert "git checkout -- weights/manifest.json" in restore_manifest(WEIGHTS_DIR)
 
 
 # --- caches heal ----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The shared training loop: resume after a kill, the NaN guard, damaged checkpoints, DDP."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -57,14 +58,33 @@ def test_a_killed_run_resumes_exactly_where_it_stopped(tmp_path):
         assert torch.allclose(a.float(), b.float(), atol=1e-5), name
 
 
-def test_a_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+def test_a_loss_that_stays_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     def exploding(model, batch, step):
         loss, figures = classifier_loss(model, batch, step)
-        return (loss * float("nan") if step == 13 else loss), figures
+        return (loss * float("nan") if step >= 13 else loss), figures
 
-    with pytest.raises(TrainingDiverged, match=r"loss became nan at step 13.*last good checkpoint"):
+    with pytest.raises(TrainingDiverged, match=r"loss became nan at step 15 \(3 steps in a row\).*last good checkpoint"):
         train(AttributeClassifier(width=4), exploding, _faces(), TrainConfig(out=str(tmp_path), **TINY))
     assert torch.load(tmp_path / CHECKPOINT, weights_only=True)["step"] == 10
+
+
+def test_one_overflowed_step_is_skipped_not_called_divergence(tmp_path):
+    """As the fp16 gradient scaler does: a single non-finite loss leaves the weights as they
+    were for that step and training goes on; the logged means stay finite."""
+    seen = {}
+
+    def one_overflow(model, batch, step):
+        loss, figures = classifier_loss(model, batch, step)
+        if step == 13:
+            seen["before"] = [p.detach().clone() for p in model.parameters()]
+            return loss * float("inf"), figures
+        if step == 14:
+            seen["after"] = [p.detach().clone() for p in model.parameters()]
+        return loss, figures
+
+    history = train(AttributeClassifier(width=4), one_overflow, _faces(), TrainConfig(**TINY))
+    assert history.steps[-1] == 40 and all(map(math.isfinite, history.values["loss"]))
+    assert all(torch.equal(a, b) for a, b in zip(seen["before"], seen["after"]))
 
 
 def _checkpoint_after_two_steps(folder):

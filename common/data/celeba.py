@@ -160,15 +160,23 @@ class CelebA(Dataset):
         if limit is not None and limit < 1:
             raise ValueError(f"CelebA limit must be at least 1 or None, got {limit}")
         image_dir = self.root / IMAGE_DIR
+        for folder in (self.root, image_dir):
+            if folder.exists() and not folder.is_dir():
+                raise CelebAError(f"{folder} is a file, not a folder; the CelebA folder holds {IMAGE_DIR}/, "
+                                  f"{ATTR_FILE} and {PARTITION_FILE}")
         if not image_dir.is_dir():
             raise CelebAError(f"CelebA folder not found: {image_dir}. " + HOW_TO_GET.format(root=self.root))
-        names, attributes = parse_attributes(self.root / ATTR_FILE)
-        partition = parse_partition(self.root / PARTITION_FILE)
+        try:
+            names, attributes = parse_attributes(self.root / ATTR_FILE)
+            partition = parse_partition(self.root / PARTITION_FILE)
+            present = set(p.name for p in image_dir.iterdir())
+        except PermissionError as error:
+            raise CelebAError(f"{error.filename} cannot be read by this user (permission denied); "
+                              "make the CelebA folder and its files readable (chmod -R a+rX)") from None
         keep = [i for i, name in enumerate(names)
                 if split == "all" or partition.get(name) == SPLIT_CODES[split]][:limit]
         if not keep:
             raise CelebAError(f"{self.root / PARTITION_FILE} puts no listed image in the {split!r} split")
-        present = set(p.name for p in image_dir.iterdir())
         for i in keep:
             if names[i] not in present:
                 raise CelebAError(f"{self.root / ATTR_FILE}, line {i + 3} lists {names[i]}, "

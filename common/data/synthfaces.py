@@ -54,6 +54,16 @@ def render_uint8(factors: np.ndarray, size: int, batch: int = 64,
     return out
 
 
+def whole(value: object, what: str) -> int:
+    """``value`` as an ``int``: whole numbers, including floats such as ``64.0``; anything
+    else (``64.5``, ``True``, ``"64"``) is a ``ValueError`` naming ``what`` and the value."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    raise ValueError(f"{what} must be a whole number, got {value!r}")
+
+
 class SynthFaces(Dataset):
     """Procedural faces with ground-truth factors and CelebA attribute labels.
 
@@ -70,10 +80,13 @@ class SynthFaces(Dataset):
 
     def __init__(self, n: int = 10_000, size: int = 64, seed: int = 0, split: str = "train",
                  cache: bool = True, progress: bool = True) -> None:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"SynthFaces n (the number of faces) must be a whole number of at least 1, got {n!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"SynthFaces seed must be a whole number of 0 or more, got {seed!r}")
+        n = whole(n, "SynthFaces n (the number of faces)")
+        if n < 1:
+            raise ValueError(f"SynthFaces n (the number of faces) must be at least 1, got {n}")
+        seed = whole(seed, "SynthFaces seed")
+        if seed < 0:
+            raise ValueError(f"SynthFaces seed must be 0 or more, got {seed}")
+        size = whole(size, "SynthFaces size (pixels per side)")
         self.n, self.size, self.seed, self.split = n, size, seed, split
         self.indices = split_indices(split, n)
         self.factors = sample_factors(seed, self.indices)
@@ -87,8 +100,17 @@ class SynthFaces(Dataset):
                     stored[:] = self.pixels
 
     def cache_path(self) -> Path:
-        name = f"{renderer_version()}_seed{self.seed}_{self.split}_{self.n}_{self.size}px.npy"
-        return cache_dir() / "synthfaces" / name
+        return self.cache_file(self.n, self.size, self.seed, self.split)
+
+    @staticmethod
+    def cache_file(n: int, size: int, seed: int, split: str) -> Path:
+        """Where the rendered pixels of these faces are cached."""
+        return cache_dir() / "synthfaces" / f"{renderer_version()}_seed{seed}_{split}_{n}_{size}px.npy"
+
+    @classmethod
+    def cached(cls, n: int, size: int, seed: int = 0, split: str = "train") -> bool:
+        """Whether these faces are rendered in the cache already."""
+        return cls.cache_file(n, size, seed, split).exists()
 
     def __len__(self) -> int:
         return self.n

@@ -14,6 +14,14 @@ whose scale extrapolates exponentially for an edited ``z1`` (on SynthFaces an ed
 attribute vector took the finest prior's largest std from 3.8 to 24 and pixels to 8x the
 range). Only sampling goes through the priors: ``sample_latent`` draws standard normal
 ``eps`` and turns it into ``z = mean + eps * std`` level by level (``latents_from_noise``).
+
+The class-conditional Glow (the paper's section 5.2, openai/glow's ``ycond``): with
+``GlowConfig.condition`` naming attributes ``y`` (multi-hot), the top level's prior is
+``p(z_top | y) = N(mu(y), sigma(y)^2)``, ``(mu, log sigma)`` a learned linear map of ``y``
+(here one mean and scale per top coordinate, not per channel), and a small head reads ``y``
+back from the spatially pooled ``z_top`` (its cross-entropy joins the loss). An attribute's
+edit is then the model's own: ``delta z_top = mu(y with it) - mu(y without it)``
+(``prior_shift``), the same for every face.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..config import model_device
 from .base import on_model_device
 
 
@@ -40,6 +49,10 @@ class GlowConfig:
     hidden: int = 128           # coupling network width
     affine: bool = True         # False: additive coupling
     n_bits: int = 5             # colour depth the likelihood is measured at
+    condition: tuple[str, ...] = ()   # attributes the top prior is conditioned on (empty: unconditional)
+
+    def __post_init__(self) -> None:
+        self.condition = tuple(self.condition)     # a manifest stores it as a list
 
 
 def levels_to_top(image_size: int, top_size: int = 4) -> int:
@@ -204,23 +217,61 @@ def gaussian_log_density(x: Tensor, mean: Tensor, logs: Tensor) -> Tensor:
     return _sum_per_image(-0.5 * (math.log(2 * math.pi) + 2.0 * logs + (x - mean) ** 2 * torch.exp(-2.0 * logs)))
 
 
-class Level(nn.Module):
-    """squeeze -> K flow steps -> split (with a learned prior), or the learned top prior."""
+class ConditionalTop(nn.Module):
+    """The class-conditional part of the top prior: ``y [N,A] -> (mean, log-scale)`` shifts,
+    each ``[N,C,H,W]``, a linear map that starts at zero (so a Glow trained without it is
+    unchanged when it is added), and the head that reads ``y`` back: pooled ``z_top [N,C]``
+    -> logits ``[N,A]``."""
 
-    def __init__(self, channels: int, config: GlowConfig, last: bool) -> None:
+    def __init__(self, attributes: int, shape: tuple[int, int, int]) -> None:
+        super().__init__()
+        self.shape = shape
+        channels, height, width = shape
+        self.prior = nn.Linear(attributes, 2 * channels * height * width)
+        # openai/glow's linear_zeros: the output scaled by exp(3 * logs), so that a map that
+        # starts at zero can grow to the size of the latents within a short run
+        self.prior_logs = nn.Parameter(torch.zeros(2 * channels * height * width))
+        self.classify = nn.Linear(channels, attributes)
+        for layer in (self.prior, self.classify):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, y: Tensor) -> tuple[Tensor, Tensor]:
+        """``y [N,A]`` -> the shift of the top prior's (mean, log-scale), each ``[N,C,H,W]``."""
+        h = (self.prior(y) * torch.exp(3.0 * self.prior_logs)).view(len(y), 2 * self.shape[0], *self.shape[1:])
+        return h[:, 0::2], h[:, 1::2]
+
+    def logits(self, z_top: Tensor) -> Tensor:
+        """``z_top [N,C,H,W]`` -> attribute logits ``[N,A]`` (from its spatial mean)."""
+        return self.classify(z_top.mean(dim=(2, 3)))
+
+
+class Level(nn.Module):
+    """squeeze -> K flow steps -> split (with a learned prior), or the learned top prior
+    (conditioned on attributes ``y`` when ``config.condition`` names them)."""
+
+    def __init__(self, channels: int, config: GlowConfig, last: bool, size: int = 0) -> None:
         super().__init__()
         self.last = last
         width = 4 * channels
         self.steps = nn.ModuleList([FlowStep(width, config.hidden, config.affine) for _ in range(config.steps)])
         # last: mean and log-scale for all `width` channels; split: for the `width // 2` split off
         self.prior = ZeroConv2d(width if last else width // 2, 2 * width if last else width)
+        conditional = last and config.condition
+        self.conditional = ConditionalTop(len(config.condition), (width, size // 2, size // 2)) if conditional else None
 
-    def _prior(self, condition: Tensor) -> tuple[Tensor, Tensor]:
+    def _prior(self, condition: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """(mean, log-scale) of this level's ``z``: given ``condition`` (the kept half), or at
+        the top a learned constant plus, for a conditional Glow, the shift for ``y [N,A]``."""
         h = self.prior(torch.zeros_like(condition) if self.last else condition)
-        return h[:, 0::2], h[:, 1::2]
+        mean, logs = h[:, 0::2], h[:, 1::2]
+        if self.conditional is not None and y is not None:
+            mean_shift, logs_shift = self.conditional(y.to(mean.dtype))
+            mean, logs = mean + mean_shift, logs + logs_shift
+        return mean, logs
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-        """-> (x passed on, z of this level, its eps = (z - mean) / std, log p(z), logdet)."""
+    def forward(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """-> (x passed on, z of this level, its eps = (z - mean) / std, log p(z | y), logdet)."""
         x = squeeze(x)
         logdet = x.new_zeros(len(x))
         for step in self.steps:
@@ -228,16 +279,17 @@ class Level(nn.Module):
             logdet = logdet + step_logdet
         if self.last:
             z, kept = x, x
-            mean, logs = self._prior(x)
+            mean, logs = self._prior(x, y)
         else:
             kept, z = x.chunk(2, dim=1)
             mean, logs = self._prior(kept)
         eps = (z - mean) * torch.exp(-logs)
         return kept, z, eps, gaussian_log_density(z, mean, logs), logdet
 
-    def latent_from_noise(self, kept: Tensor | None, eps: Tensor) -> Tensor:
-        """This level's ``z = mean + eps * std`` under its prior given ``kept`` (None at the top)."""
-        mean, logs = self._prior(eps if self.last else kept)
+    def latent_from_noise(self, kept: Tensor | None, eps: Tensor, y: Tensor | None = None) -> Tensor:
+        """This level's ``z = mean + eps * std`` under its prior given ``kept`` (None at the
+        top, where ``y`` conditions it)."""
+        mean, logs = self._prior(eps, y) if self.last else self._prior(kept)
         return mean + eps * torch.exp(logs)
 
     def reverse(self, kept: Tensor | None, z: Tensor) -> Tensor:
@@ -260,25 +312,73 @@ class Glow(nn.Module):
         channels, size, self.shapes = config.channels, config.image_size, []
         for k in range(config.levels):
             last = k == config.levels - 1
-            self.levels.append(Level(channels, config, last))
+            self.levels.append(Level(channels, config, last, size))
             channels, size = (4 * channels if last else 2 * channels), size // 2
             self.shapes.append((channels, size, size))
+        # the conditional Glow's share of each attribute among its training faces: the ``y``
+        # that sampling without attributes conditions on (the prior's mean is linear in y, so
+        # this is the marginal mean of mu(y))
+        if config.condition:
+            self.register_buffer("attribute_share", torch.zeros(len(config.condition)))
+            self.register_buffer("faces_seen", torch.zeros((), dtype=torch.float64))
 
-    def latents(self, x: Tensor) -> tuple[list[Tensor], list[Tensor], Tensor]:
-        """``x`` in [-0.5, 0.5] -> (z of every level, their eps, log p(x) per image in nats,
+    @property
+    def conditional(self) -> ConditionalTop | None:
+        """The conditional part of the top prior, None for an unconditional Glow."""
+        return self.levels[-1].conditional
+
+    def latents(self, x: Tensor, y: Tensor | None = None) -> tuple[list[Tensor], list[Tensor], Tensor]:
+        """``x`` in [-0.5, 0.5] (and for a conditional Glow its attributes ``y [N,A]``, else
+        ``attribute_share``) -> (z of every level, their eps, log p(x | y) per image in nats,
         for the continuous density, before dequantisation)."""
+        y = self._attributes_or_share(y, len(x))
         z_all, eps_all, log_p = [], [], x.new_zeros(len(x))
         for level in self.levels:
-            x, z, eps, level_log_p, logdet = level(x)
+            x, z, eps, level_log_p, logdet = level(x, y)
             z_all.append(z)
             eps_all.append(eps)
             log_p = log_p + level_log_p + logdet
         return z_all, eps_all, log_p
 
-    def flow(self, x: Tensor) -> tuple[list[Tensor], Tensor]:
-        """``x`` in [-0.5, 0.5] -> (eps of every level, log p(x) per image in nats)."""
-        _, eps, log_p = self.latents(x)
+    def _attributes_or_share(self, y: Tensor | None, n: int) -> Tensor | None:
+        """``y [n,A]`` as given, or the training share ``[n,A]`` when None (conditional Glow only)."""
+        if self.conditional is None:
+            return None
+        if y is None:
+            return self.attribute_share.expand(n, -1)
+        if y.shape != (n, len(self.config.condition)):
+            raise ValueError(f"a conditional Glow takes attributes [N, {len(self.config.condition)}] "
+                             f"({', '.join(self.config.condition)}), got {tuple(y.shape)}")
+        return y.to(self.attribute_share.dtype)
+
+    def flow(self, x: Tensor, y: Tensor | None = None) -> tuple[list[Tensor], Tensor]:
+        """``x`` in [-0.5, 0.5] -> (eps of every level, log p(x | y) per image in nats)."""
+        _, eps, log_p = self.latents(x, y)
         return eps, log_p
+
+    def prior_shift(self, attribute: str) -> Tensor:
+        """``[latent_dim]``: the conditional prior's edit for ``attribute``,
+        ``mu(y with it) - mu(y without it)`` on the top level's coordinates, zero elsewhere
+        (the prior mean is linear in ``y``, so this is the same whatever the other attributes)."""
+        if self.conditional is None:
+            raise ValueError("an unconditional Glow has no prior shift; use an attribute vector of its codes")
+        if attribute not in self.config.condition:
+            raise ValueError(f"this Glow's prior is conditioned on {', '.join(self.config.condition)}, "
+                             f"not {attribute!r}")
+        with_it = torch.zeros(2, len(self.config.condition), device=model_device(self))
+        with_it[0, self.config.condition.index(attribute)] = 1.0
+        with torch.no_grad():
+            mean, _ = self.conditional(with_it)
+        shift = torch.zeros(self.latent_dim, device=mean.device)
+        shift[self.level_slices()[-1]] = (mean[0] - mean[1]).flatten()
+        return shift
+
+    def attribute_logits(self, codes: Tensor) -> Tensor:
+        """``[N, latent_dim]`` codes -> ``[N, A]`` the conditional Glow's reading of its
+        attributes from the top level (the auxiliary classifier)."""
+        if self.conditional is None:
+            raise ValueError("an unconditional Glow has no attribute head")
+        return self.conditional.logits(self.split_latents(codes)[-1])
 
     @on_model_device
     def encode(self, x: Tensor) -> Tensor:
@@ -287,13 +387,15 @@ class Glow(nn.Module):
         return torch.cat([level_z.flatten(1) for level_z in z], dim=1)
 
     @on_model_device
-    def latents_from_noise(self, noise: Tensor) -> Tensor:
+    def latents_from_noise(self, noise: Tensor, y: Tensor | None = None) -> Tensor:
         """``[N, latent_dim]`` standardised ``eps`` -> the raw latents ``z`` they stand for
-        under the learned priors (top level first, each prior given the levels above)."""
+        under the learned priors (top level first, each prior given the levels above; a
+        conditional Glow's top given ``y [N,A]``, default the training share)."""
         z_all, x = [], None
+        y = self._attributes_or_share(y, len(noise))
         top_first = list(zip(reversed(self.levels), reversed(self.split_latents(noise))))
         for k, (level, eps) in enumerate(top_first):
-            z = level.latent_from_noise(x, eps)
+            z = level.latent_from_noise(x, eps, y)
             z_all.insert(0, z)
             if k < len(top_first) - 1:          # the finest level's output is the image, not needed here
                 x = level.reverse(x, z)
@@ -337,36 +439,68 @@ class Glow(nn.Module):
         becomes 0), which never touches the exact reconstruction of an image."""
         return torch.nan_to_num(self.reverse(codes) * 2.0, nan=0.0).clamp(-1.0, 1.0)
 
-    def sample_latent(self, n: int, seed: int | None = None, temperature: float = 1.0) -> Tensor:
+    def sample_latent(self, n: int, seed: int | None = None, temperature: float = 1.0,
+                      attributes: Tensor | None = None) -> Tensor:
         """``[n, latent_dim]`` raw latents of samples: standard normal ``eps`` times
-        ``temperature``, through the learned priors (``latents_from_noise``)."""
+        ``temperature``, through the learned priors (``latents_from_noise``; a conditional
+        Glow given ``attributes [n,A]``, default the training share)."""
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         with torch.no_grad():
-            return self.latents_from_noise(temperature * torch.randn(n, self.latent_dim, generator=generator))
+            return self.latents_from_noise(temperature * torch.randn(n, self.latent_dim, generator=generator),
+                                           attributes)
 
-    def bits_per_dim(self, x: Tensor, noise: Tensor | None = None) -> Tensor:
-        """The training objective per image: ``-log p(x)`` of ``n_bits``-quantised images
-        under uniform dequantisation, in bits per dimension. ``x`` in [-1,1], ``[N,3,H,W]``.
+    def bits_per_dim(self, x: Tensor, noise: Tensor | None = None, y: Tensor | None = None) -> Tensor:
+        """The training objective per image: ``-log p(x | y)`` of ``n_bits``-quantised images
+        under uniform dequantisation, in bits per dimension. ``x`` in [-1,1], ``[N,3,H,W]``;
+        ``y [N,A]`` a conditional Glow's attributes (default the training share).
 
         ``x`` is quantised to ``2^n_bits`` levels in [-0.5, 0.5) and uniform noise of one
         bin is added; the discrete likelihood is ``p(x) * bin width^D``, so
         ``D * log(n_bins)`` is added once."""
+        _, log_p = self._dequantised_latents(x, noise, y)
+        return self._bits(log_p, x)
+
+    def _dequantised_latents(self, x: Tensor, noise: Tensor | None, y: Tensor | None) -> tuple[list[Tensor], Tensor]:
+        """Quantise ``x`` to ``n_bits``, add one bin of ``noise`` -> (z of every level, log p in nats)."""
         bins = 2 ** self.config.n_bits
         quantised = torch.floor((x + 1.0) / 2.0 * bins).clamp(0, bins - 1) / bins - 0.5
         noise = torch.rand_like(quantised) if noise is None else noise
-        _, log_p = self.flow(quantised + noise / bins)
+        z, _, log_p = self.latents(quantised + noise / bins, y)
+        return z, log_p
+
+    def _bits(self, log_p: Tensor, x: Tensor) -> Tensor:
+        """``log p`` (nats per image) of dequantised ``x`` -> bits per dimension of the discrete image."""
         dims = np.prod(x.shape[1:])
-        return (-log_p + dims * math.log(bins)) / (dims * math.log(2.0))
+        return (-log_p + dims * math.log(2 ** self.config.n_bits)) / (dims * math.log(2.0))
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Training pass: bits per dimension ``[N]``."""
-        return self.bits_per_dim(x)
+    def forward(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """Training pass: (bits per dimension ``[N]``, the conditional Glow's attribute logits
+        ``[N,A]`` read from ``z_top``, None when unconditional). Training a conditional Glow
+        also keeps ``attribute_share``, the running mean of the ``y`` it saw."""
+        z, log_p = self._dequantised_latents(x, None, y)
+        if self.conditional is None:
+            return self._bits(log_p, x), None
+        if self.training and y is not None:
+            with torch.no_grad():
+                seen = self.faces_seen + len(y)
+                self.attribute_share.copy_(self.attribute_share + (y.sum(0) - len(y) * self.attribute_share) / seen)
+                self.faces_seen.copy_(seen)
+        return self._bits(log_p, x), self.conditional.logits(z[-1])
 
 
-def glow_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int) -> tuple[Tensor, dict[str, float]]:
-    """``common.train`` loss: mean bits per dimension."""
-    bpd = model(batch[0]).mean()
-    return bpd, {"bits_per_dim": bpd.item()}
+def glow_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int, condition: tuple[int, ...] = (),
+              classifier_weight: float = 0.0) -> tuple[Tensor, dict[str, float]]:
+    """``common.train`` loss: mean bits per dimension of ``x`` (given its attributes ``y``,
+    the batch's columns ``condition``, for a conditional Glow), plus ``classifier_weight``
+    times the attribute head's cross-entropy in bits per image, summed over the attributes
+    (openai/glow's ``weight_y`` times its ``bits_y``)."""
+    y = batch[1][:, list(condition)] if condition else None
+    bpd, logits = model(batch[0], y)
+    bpd = bpd.mean()
+    if logits is None:
+        return bpd, {"bits_per_dim": bpd.item()}
+    cross_entropy = F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype), reduction="sum") / (len(y) * math.log(2.0))
+    return bpd + classifier_weight * cross_entropy, {"bits_per_dim": bpd.item(), "attribute_bits": cross_entropy.item()}
 
 
 def load_glow(image_size: int = 32, data: str = "synth", folder: Path | None = None) -> Glow:

@@ -22,6 +22,7 @@ from ..train.loop import LATE_FRACTION, History, LossFn, TrainConfig, read_histo
 from ..weights import (Headline, Record, check_replacement, history_path, load_weights, read_manifest, record_metrics,
                        save_weights)
 from .data_spec import DataSpec, RecipeError
+from .preflight import preflight
 
 QUICK_STEPS = 100         # a quick run: at most this many steps ...
 QUICK_FACES = 2_000       # ... on at most this many SynthFaces
@@ -107,6 +108,11 @@ class Recipe:
         """The part of the trained model that ships (the PGGAN ships its averaged generator)."""
         return model
 
+    def added_parts(self) -> tuple[str, ...]:
+        """Prefixes of the parameters this recipe's model adds to a shipped file it may start
+        from (``run(init_from=...)``); they start as ``build`` made them."""
+        return ()
+
     def before_training(self, model: nn.Module, held_out: SynthFaces | CelebA,
                         weights_dir: Path | None) -> dict[str, float]:
         """Metrics measured before the first step (recorded beside the final ones)."""
@@ -128,7 +134,8 @@ class Recipe:
         else:
             options.update(data="celeba", celeba_root=self.data.celeba_root,
                            crop="none" if self.data.crop is None else self.data.crop)
-        words = [f"--{key.replace('_', '-')} {value:g}" if isinstance(value, float)
+        words = [f"--{key.replace('_', '-')}" if value is True
+                 else f"--{key.replace('_', '-')} {value:g}" if isinstance(value, float)
                  else f"--{key.replace('_', '-')} {value}" for key, value in options.items()]
         return " ".join(["python -m common.train", self.model_name, *words])
 
@@ -172,7 +179,7 @@ class Recipe:
     def run(self, *, quick: bool = False, save: bool = False, force: bool = False,
             weights_dir: str | Path | None = None, model: nn.Module | None = None,
             on_log: Callable[[int, History], None] | None = None, command: str | None = None,
-            continue_shipped: bool = False) -> Trained:
+            continue_shipped: bool = False, init_from: str | None = None) -> Trained:
         """Train by the recipe (``quick``: by its ``quick()`` recipe), measure on the
         held-out faces, print the metrics and, with ``save``, ship the model and its record
         to ``weights_dir`` (default the clone's ``weights/``) unless its headline metric is
@@ -183,17 +190,22 @@ class Recipe:
         ``continue_shipped``: start from the weights shipped in ``weights_dir`` and their
         step count instead of afresh (see ``shipped_start``); the learning-rate schedule is
         this recipe's, so the run goes on as if it had been planned for its ``steps``, and the
-        recorded command is the shipped file's followed by this one (``A && B``)."""
+        recorded command is the shipped file's followed by this one (``A && B``).
+        ``init_from``: start from the shipped weights file of that name in ``weights_dir``
+        (which may lack ``added_parts()``), at step 0 with this recipe's whole schedule, as
+        when a conditional prior is added to a trained Glow; the recorded command is that
+        file's followed by this one."""
         recipe = self.quick() if quick else self
         weights_dir = Path(weights_dir) if weights_dir is not None else None
+        model = model if model is not None else recipe.initial_model()
+        preflight(model, recipe.train.out, save, weights_dir, recipe.data, recipe.image_size, recipe.held_out_faces)
         if save:
-            if weights_dir is not None:
-                weights_dir.mkdir(parents=True, exist_ok=True)
             read_manifest(weights_dir)           # unreadable: fail now, not after training
         loss = recipe.loss(weights_dir)
         held_out = recipe.data.held_out(recipe.image_size, recipe.held_out_faces)
-        model = model if model is not None else recipe.initial_model()
         begun = recipe.shipped_start(model, weights_dir) if continue_shipped else None
+        if init_from is not None:
+            start_command = load_weights(model, init_from, weights_dir, added=recipe.added_parts())["command"]
         start = recipe.before_training(model, held_out, weights_dir)
         training = recipe.data.training(recipe.image_size)
         history = train(model, loss, training, recipe.train, on_log=on_log, start=begun)
@@ -208,6 +220,8 @@ class Recipe:
         command = command or recipe.command()
         if continue_shipped:                          # the run it went on from, so the record retrains from scratch
             command = f"{read_manifest(weights_dir)[recipe.weights_name()]['command']} && {command}"
+        if init_from is not None:
+            command = f"{start_command} && {command}"
         record = Record(command, metrics, model=recipe.model_block(),
                         train=recipe.train_block(), data=recipe.data.record(training, held_out))
         if save:

@@ -7,6 +7,7 @@ learning rate and schedule unless given) or read back from a manifest entry
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -14,7 +15,7 @@ import torch
 from torch import nn
 
 from ..data.celeba import CelebA
-from ..data.celeba_names import CELEBA_ATTRIBUTES
+from ..data.celeba_names import CELEBA_ATTRIBUTES, attribute_index
 from ..data.synth_factors import SYNTH_ATTRIBUTES
 from ..data.synthfaces import SynthFaces
 from ..models.classifier import (CLASSIFIER_FACTORS, AttributeClassifier, classifier_loss, evaluate_classifier,
@@ -223,9 +224,12 @@ def held_out_bits_per_dim(model: Glow, faces: SynthFaces | CelebA) -> float:
 
 @dataclass(frozen=True, kw_only=True)
 class GlowRecipe(Recipe):
-    """Glow by maximum likelihood, with a learning-rate warm-up and gradient clipping."""
+    """Glow by maximum likelihood, with a learning-rate warm-up and gradient clipping; the
+    conditional Glow (``conditional=True``) conditions its top prior on the data's
+    attributes and adds ``classifier_weight`` times its attribute head's cross-entropy."""
 
     glow: GlowConfig = field(default_factory=lambda: GlowConfig(affine=False))
+    classifier_weight: float = 0.01      # openai/glow's weight_y
 
     model_name: ClassVar[str] = "glow"
     headline: ClassVar[Headline] = Headline("bits_per_dim", higher_is_better=False)
@@ -234,40 +238,52 @@ class GlowRecipe(Recipe):
 
     @classmethod
     def from_options(cls, *, image_size: int | None = None, coupling: str = "additive", top_size: int | None = None,
-                     steps: int = 3000, batch_size: int = 64, lr: float | None = None, seed: int = 0,
-                     out: str | None = None, device: str | None = None, data: DataSpec = DataSpec()) -> GlowRecipe:
+                     conditional: bool = False, steps: int = 3000, batch_size: int = 64, lr: float | None = None,
+                     seed: int = 0, out: str | None = None, device: str | None = None,
+                     data: DataSpec = DataSpec()) -> GlowRecipe:
         size = image_size or 32
         try:
             levels = levels_to_top(size, top_size or 4)
         except ValueError as error:
             raise RecipeError(str(error)) from None
-        return cls(glow=GlowConfig(image_size=size, levels=levels, affine=coupling == "affine"), data=data,
+        condition = (SYNTH_ATTRIBUTES if data.name == "synth" else CELEBA_ATTRIBUTES) if conditional else ()
+        return cls(glow=GlowConfig(image_size=size, levels=levels, affine=coupling == "affine", condition=condition),
+                   data=data,
                    train=_train_config(steps, batch_size, lr or 1e-3, seed, out, device,
                                        warmup_steps=min(500, steps // 5), grad_clip=50.0))
 
     @classmethod
     def from_blocks(cls, model: dict, train: dict, **options) -> GlowRecipe:
-        return replace(cls.from_options(**options), glow=GlowConfig(**model))
+        recipe = replace(cls.from_options(**options), glow=GlowConfig(**model))
+        return replace(recipe, classifier_weight=train.get("classifier_weight", recipe.classifier_weight))
 
     @property
     def image_size(self) -> int:
         return self.glow.image_size
 
     def weights_name(self) -> str:
-        size = self.glow.image_size
-        return shipped_name(f"glow_{size}.safetensors", self.data.name, "glow", size)
+        size, stem = self.glow.image_size, "glow_cond" if self.glow.condition else "glow"
+        return shipped_name(f"{stem}_{size}.safetensors", self.data.name, stem, size)
 
     def build(self) -> Glow:
         return Glow(self.glow)
 
+    def added_parts(self) -> tuple[str, ...]:
+        """The conditional prior and its head, added to an unconditional Glow it starts from."""
+        return (f"levels.{self.glow.levels - 1}.conditional.", "attribute_share", "faces_seen") if self.glow.condition else ()
+
     def loss(self, weights_dir: Path | None) -> LossFn:
-        return glow_loss
+        columns = tuple(attribute_index(name) for name in self.glow.condition)
+        return partial(glow_loss, condition=columns, classifier_weight=self.classifier_weight)
 
     def evaluate(self, model: nn.Module, held_out: SynthFaces | CelebA, weights_dir: Path | None) -> dict[str, float]:
         return {"bits_per_dim": held_out_bits_per_dim(model, held_out)}
 
     def model_block(self) -> dict:
-        return asdict(self.glow)
+        """The Glow's config; ``condition`` (as a list) only for a conditional Glow."""
+        block = asdict(self.glow)
+        condition = block.pop("condition")
+        return block | ({"condition": list(condition)} if condition else {})
 
     @property
     def top_size(self) -> int:
@@ -275,15 +291,19 @@ class GlowRecipe(Recipe):
         return self.glow.image_size >> self.glow.levels
 
     def options(self) -> dict[str, Any]:
-        """Size and coupling, and the top's size where it is not the default 4x4."""
+        """Size and coupling, the top's size where it is not the default 4x4, and whether
+        the prior is conditional."""
         options: dict[str, Any] = {"image_size": self.glow.image_size,
                                    "coupling": "affine" if self.glow.affine else "additive"}
         if self.top_size != 4:
             options["top_size"] = self.top_size
+        if self.glow.condition:
+            options["conditional"] = True
         return options
 
     def loss_block(self) -> dict:
-        return {"warmup_steps": self.train.warmup_steps, "grad_clip": self.train.grad_clip}
+        block = {"warmup_steps": self.train.warmup_steps, "grad_clip": self.train.grad_clip}
+        return block | ({"classifier_weight": self.classifier_weight} if self.glow.condition else {})
 
     def quick(self, steps: int = QUICK_STEPS) -> GlowRecipe:
         shorter = super().quick(steps)

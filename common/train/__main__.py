@@ -8,11 +8,16 @@ One process, or ``torchrun --nproc_per_node=N -m common.train ...``::
     python -m common.train vae --channels 32,64,128,256,512 --steps 20000 --continue-shipped --save
     python -m common.train dfc --features classifier --steps 3000 --save
     python -m common.train glow --image-size 64 --batch-size 32 --steps 50000 --device cuda
+    python -m common.train glow --image-size 64 --batch-size 32 --conditional --init-from glow_64.safetensors --steps 2000
     python -m common.train pggan --steps 9000 --phase-steps 700 --batch-size 32 --save
     python -m common.train vae --data celeba --celeba-root /data/celeba --steps 50000
 
 Every number and choice is checked before any work starts; a problem is one line on
-standard error naming the option, the value and what is allowed (exit status 2).
+standard error naming the option, the value and what is allowed (exit status 2). So are the
+folders the run writes (``--out``, the weights folder with ``--save``, ``FES_CACHE``). A
+fault during the run (disk full, read-only) is one line naming the file, with the state of
+the checkpoint and the weights (exit status 1); Ctrl-C is one line with the step reached and
+the command that resumes (exit status 130). ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..cli import channel_widths, crop_size, positive_number, whole_number
+from ..config import SettingError
+from ..files import FolderError, WriteError
 from ..models.vae import KINDS, UPSAMPLING
 from ..recipes import RECIPES, DataSpec, Recipe, RecipeError
-from ..weights import WeightsError
-from .loop import CheckpointError, TrainingDiverged
+from ..weights import WeightsError, weights_dir
+from .loop import CHECKPOINT, CheckpointError, TrainingDiverged, TrainingInterrupted
 
 FEATURE_NETWORKS = ("classifier", "vgg123", "vgg345")
 
@@ -61,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--top-size", type=int, choices=(4, 8), default=None,
                         help="glow: the side of the top level's grid (default 4: 3 levels at 32 px, 4 at 64 px; "
                              "8 at 64 px: 3 levels, each top cell an 8x8 patch of the face)")
+    parser.add_argument("--conditional", action="store_true",
+                        help="glow: condition the top prior on the data's attributes (the Glow paper's "
+                             "class-conditional model; ships as glow_cond_SIZE)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
     parser.add_argument("--save", action="store_true", help="ship the result with the manifest in --weights-dir")
     parser.add_argument("--weights-dir", type=Path, default=None,
@@ -68,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--continue-shipped", action="store_true",
                         help="start from the weights shipped in --weights-dir and their step count (a run "
                              "that goes on to --steps in all, with a fresh optimizer)")
+    parser.add_argument("--init-from", default=None, metavar="FILE",
+                        help="start from the shipped weights FILE in --weights-dir (e.g. glow_64.safetensors for "
+                             "a conditional Glow), at step 0 with this run's schedule")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     parser.add_argument("--force", action="store_true",
                         help="with --save: replace shipped weights even when the new metrics are worse")
     return parser
@@ -76,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 # The command line's options each recipe takes besides the shared ones.
 MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind", "channels", "upsample"),
                  "dfc": ("features", "channels"),
-                 "glow": ("image_size", "coupling", "top_size"), "pggan": ("image_size", "phase_steps", "gan_loss")}
+                 "glow": ("image_size", "coupling", "top_size", "conditional"), "pggan": ("image_size", "phase_steps", "gan_loss")}
 
 
 def recipe_from_arguments(args: argparse.Namespace) -> Recipe:
@@ -90,24 +104,64 @@ def recipe_from_arguments(args: argparse.Namespace) -> Recipe:
     return recipe
 
 
+MACHINE_OPTIONS = ("--out", "--weights-dir")   # where this machine keeps files: not part of a recorded command
+
+
+def portable_command(argv: list[str]) -> str:
+    """The command line a user can run from any clone: ``argv`` without the options that name
+    this machine's folders (``--out``, ``--weights-dir``, with their values), which take
+    their defaults there."""
+    words, skip = [], False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in MACHINE_OPTIONS:
+            skip = True
+        elif not word.startswith(tuple(f"{option}=" for option in MACHINE_OPTIONS)):
+            words.append(word)
+    return " ".join(["python -m common.train", *words])
+
+
+def fault_state(recipe: Recipe, args: argparse.Namespace) -> str:
+    """What a failed run left as it was: its checkpoint and, with ``--save``, the weights."""
+    checkpoint = Path(recipe.train.out) / CHECKPOINT
+    state = (f"the checkpoint {checkpoint} is unchanged" if checkpoint.exists()
+             else "no checkpoint was written")
+    if args.save:
+        state += f"; the weights in {args.weights_dir or weights_dir()} are unchanged"
+    return state
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     sizes = RECIPES[args.model].sizes
     if args.image_size is not None and args.image_size not in sizes:
         parser.error(f"argument --image-size: {args.model} trains at {' or '.join(map(str, sizes))} pixels, "
                      f"not {args.image_size}")
-    command = "python -m common.train " + " ".join(sys.argv[1:] if argv is None else argv)
+    recipe = None
     try:
         recipe = recipe_from_arguments(args)
-        recipe.run(save=args.save, force=args.force, weights_dir=args.weights_dir, command=command,
-                   continue_shipped=args.continue_shipped)
-    except (RecipeError, WeightsError, CheckpointError) as error:
+        recipe.run(save=args.save, force=args.force, weights_dir=args.weights_dir, command=portable_command(argv),
+                   continue_shipped=args.continue_shipped, init_from=args.init_from)
+    except (RecipeError, WeightsError, CheckpointError, FolderError, SettingError) as error:
+        if args.debug:
+            raise
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    except TrainingDiverged as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (TrainingDiverged, WriteError) as error:
+        if args.debug:
+            raise
+        state = f"; {fault_state(recipe, args)}" if isinstance(error, WriteError) and recipe is not None else ""
+        print(f"error: {error}{state}", file=sys.stderr)
         raise SystemExit(1) from None
+    except (TrainingInterrupted, KeyboardInterrupt) as error:
+        if args.debug:
+            raise
+        where = f"{error}; " if isinstance(error, TrainingInterrupted) else "interrupted before training began; "
+        print(f"{where}resume with: python -m common.train {' '.join(argv)}", file=sys.stderr)
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

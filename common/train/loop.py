@@ -33,7 +33,7 @@ from torch.utils.data import Dataset, default_collate
 from tqdm.auto import tqdm
 
 from .. import config as settings
-from ..files import atomic_path, remove_leftovers
+from ..files import RunLock, atomic_path, remove_leftovers, write_failure
 
 CHECKPOINT = "checkpoint.pt"
 LossFn = Callable[[nn.Module, Any, int], tuple[Tensor, dict[str, float]]]
@@ -103,6 +103,17 @@ class CheckpointError(RuntimeError):
     """A checkpoint cannot be resumed from (truncated, foreign or for another model)."""
 
 
+class TrainingInterrupted(RuntimeError):
+    """The user stopped training (Ctrl-C): ``step`` reached, ``checkpoint`` (its path, or None
+    when the run writes none) and the step it holds (``saved_step``, None when none was written)."""
+
+    def __init__(self, step: int, checkpoint: Path | None, saved_step: int | None) -> None:
+        kept = (f"the checkpoint {checkpoint} holds step {saved_step}" if saved_step is not None
+                else "no checkpoint was written yet" if checkpoint is not None else "this run writes no checkpoint")
+        super().__init__(f"interrupted at step {step}; {kept}")
+        self.step, self.checkpoint, self.saved_step = step, checkpoint, saved_step
+
+
 def mixed_precision(device: torch.device) -> torch.dtype | None:
     """The autocast type on ``device``: bf16 where the GPU computes it natively (Ampere and
     later), fp16 with a gradient scaler on older GPUs such as Colab's T4 (which only
@@ -167,10 +178,15 @@ def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
 
 def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, step: int,
                     history: History, config: TrainConfig) -> None:
+    """Write the run's state to ``path`` atomically; a failed write (disk full, read-only)
+    raises ``WriteError`` naming ``path`` and leaves the previous checkpoint as it was."""
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
              "history": asdict(history), "config": asdict(config)}
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+    except (OSError, RuntimeError) as error:        # torch's zip writer raises RuntimeError on a full disk
+        raise write_failure(path, error) from error
 
 
 def save_history(history: History, path: Path, points: int = 400) -> None:
@@ -178,8 +194,11 @@ def save_history(history: History, path: Path, points: int = 400) -> None:
     keep = sorted({round(k * (len(history.steps) - 1) / max(1, points - 1)) for k in range(points)})
     data = {"steps": [history.steps[k] for k in keep],
             "values": {name: [values[k] for k in keep] for name, values in history.values.items()}}
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data))
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(data))
+    except OSError as error:
+        raise write_failure(path, error) from error
 
 
 def read_history(path: Path) -> History:
@@ -200,6 +219,70 @@ def _distributed(device: torch.device) -> tuple[int, int, torch.device]:
     return dist.get_rank(), dist.get_world_size(), device
 
 
+NONFINITE_PATIENCE = 3   # consecutive steps with a NaN or inf loss before a run counts as diverged
+
+
+@dataclass
+class Logger:
+    """Sums each step's metrics and, every ``log_every`` steps (and at the last), adds their
+    means to ``history``, shows the loss on the progress bar and calls ``on_log``."""
+
+    history: History
+    config: TrainConfig
+    bar: Any
+    on_log: Callable[[int, History], None] | None
+    sums: dict[str, float] = field(default_factory=dict)
+    count: int = 0
+
+    def add(self, step: int, metrics: dict[str, float] | None) -> None:
+        """Record the metrics of the step that brought the run to ``step`` (None: a skipped step)."""
+        for name, metric in (metrics or {}).items():
+            self.sums[name] = self.sums.get(name, 0.0) + metric
+        self.count += metrics is not None
+        if (step % self.config.log_every == 0 or step == self.config.steps) and self.count:
+            self.history.add(step, {name: total / self.count for name, total in self.sums.items()})
+            self.sums, self.count = {}, 0
+            self.bar.set_postfix(loss=f"{self.history.values['loss'][-1]:.4g}")
+            if self.on_log is not None:
+                self.on_log(step, self.history)
+        self.bar.update(1)
+
+
+@dataclass
+class Optimisation:
+    """What one step needs: the network the loss runs through (DDP-wrapped under torchrun),
+    the model, its optimizer, the autocast type and the fp16 gradient scaler."""
+
+    net: nn.Module
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    precision: torch.dtype | None
+    scaler: torch.amp.GradScaler
+    world: int
+
+    def step(self, loss_fn: LossFn, batch: Any, step: int, config: TrainConfig) -> tuple[float, dict[str, float]]:
+        """One optimisation step at ``learning_rate(config, step)``; returns (the loss, the
+        loss function's metrics). A step whose loss is not finite is skipped (no update)."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(config, step)
+        device_type = next(self.model.parameters()).device.type
+        with torch.autocast(device_type, dtype=self.precision or torch.bfloat16, enabled=self.precision is not None):
+            loss, metrics = loss_fn(self.net, batch, step)
+        value = loss.detach().float()
+        if self.world > 1:
+            dist.all_reduce(value)  # every process skips (and stops) together
+            value /= self.world
+        self.optimizer.zero_grad(set_to_none=True)
+        if math.isfinite(value.item()):
+            self.scaler.scale(loss).backward()
+            if config.grad_clip:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+            self.scaler.step(self.optimizer)   # the fp16 scaler skips a step with overflowed gradients itself
+            self.scaler.update()
+        return value.item(), metrics
+
+
 def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConfig,
           resume: bool = True, on_log: Callable[[int, History], None] | None = None,
           start: tuple[int, History] | None = None) -> History:
@@ -209,9 +292,28 @@ def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConf
     gradients; under torchrun only rank 0 shows progress and writes checkpoints.
     ``start``: (step, history) of the weights ``model`` already holds, when it continues an
     earlier run without that run's checkpoint (a fresh optimizer; the schedule goes on from
-    ``step``); a checkpoint in ``config.out`` still takes precedence.
+    ``step``); a checkpoint in ``config.out`` still takes precedence. One run at a time may
+    train into ``config.out`` (``RunLock``).
     Returns the history of logged metrics (also stored in each checkpoint).
+
+    Raises:
+        TrainingDiverged: the loss was not finite for ``NONFINITE_PATIENCE`` steps in a row.
+        TrainingInterrupted: Ctrl-C; says the step reached and what the checkpoint holds.
+        WriteError: a checkpoint could not be written (the previous one is unchanged).
     """
+    checkpoint = Path(config.out) / CHECKPOINT if config.out else None
+    if checkpoint is None:
+        return _train(model, loss_fn, dataset, config, None, resume, on_log, start)
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    with RunLock(checkpoint.parent):
+        remove_leftovers(checkpoint)  # a run killed while writing its checkpoint left a .tmp
+        return _train(model, loss_fn, dataset, config, checkpoint, resume, on_log, start)
+
+
+def _train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConfig, checkpoint: Path | None,
+           resume: bool, on_log: Callable[[int, History], None] | None,
+           start: tuple[int, History] | None) -> History:
+    """``train`` once the checkpoint folder is locked: set up, resume, then step, log and checkpoint."""
     device = torch.device(config.device) if config.device else settings.device()
     rank, world, device = _distributed(device)
     cuda = device.type == "cuda"
@@ -221,57 +323,41 @@ def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConf
         model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=tuple(config.betas),
                                  weight_decay=config.weight_decay)
-    checkpoint = Path(config.out) / CHECKPOINT if config.out else None
-    if checkpoint is not None:
-        remove_leftovers(checkpoint)  # a run killed while writing its checkpoint left a .tmp
     step, history = (start[0], copy.deepcopy(start[1])) if start else (0, History())
+    saved_step = None
     if resume and checkpoint is not None and checkpoint.exists():
         step, history = load_checkpoint(checkpoint, model, optimizer)
+        saved_step = step
         model.to(device)
     net = DistributedDataParallel(model, device_ids=[device.index] if cuda else None) if world > 1 else model
     precision = mixed_precision(device)
-    scaler = torch.amp.GradScaler("cuda", enabled=precision == torch.float16)
-    sums: dict[str, float] = {}
+    optimisation = Optimisation(net, model, optimizer, precision,
+                                torch.amp.GradScaler("cuda", enabled=precision == torch.float16), world)
     model.train()
     lead = rank == 0
     bar = tqdm(total=config.steps, initial=step, disable=not (config.progress and lead), desc="training", unit="step")
-    while step < config.steps:
-        rows = batch_indices(len(dataset), config.batch_size, config.seed, step)[rank::world]
-        batch = to_device(make_batch(dataset, rows), device)
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(config, step)
-        with torch.autocast(device.type, dtype=precision or torch.bfloat16, enabled=precision is not None):
-            loss, metrics = loss_fn(net, batch, step)
-        value = loss.detach().float()
-        if world > 1:
-            dist.all_reduce(value)  # every process stops together if any diverged
-            value /= world
-        if not math.isfinite(value.item()):
-            bar.close()
-            kept = f"the last good checkpoint {checkpoint} is kept" if checkpoint and checkpoint.exists() else "no checkpoint was written"
-            raise TrainingDiverged(f"loss became {value.item()} at step {step}; training stopped and {kept}. "
-                                   "Lower the learning rate or add gradient clipping, then resume.")
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        if config.grad_clip:
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
-        step += 1
-        for name, metric in {"loss": value.item(), **metrics}.items():
-            sums[name] = sums.get(name, 0.0) + metric
-        if step % config.log_every == 0 or step == config.steps:
-            count = config.log_every if step % config.log_every == 0 else step % config.log_every
-            history.add(step, {name: total / count for name, total in sums.items()})
-            sums = {}
-            bar.set_postfix(loss=f"{history.values['loss'][-1]:.4g}")
-            if on_log is not None and lead:
-                on_log(step, history)
-        bar.update(1)
-        if lead and checkpoint is not None and (step % config.checkpoint_every == 0 or step == config.steps):
-            save_checkpoint(checkpoint, model, optimizer, step, history, config)
-    bar.close()
+    logger = Logger(history, config, bar, on_log if lead else None)
+    not_finite = 0
+    try:
+        while step < config.steps:
+            rows = batch_indices(len(dataset), config.batch_size, config.seed, step)[rank::world]
+            value, metrics = optimisation.step(loss_fn, to_device(make_batch(dataset, rows), device), step, config)
+            not_finite = 0 if math.isfinite(value) else not_finite + 1
+            if not_finite >= NONFINITE_PATIENCE:
+                kept = (f"the last good checkpoint {checkpoint} is kept" if checkpoint and checkpoint.exists()
+                        else "no checkpoint was written")
+                raise TrainingDiverged(f"loss became {value} at step {step} ({not_finite} steps in a row); training "
+                                       f"stopped and {kept}. Lower the learning rate or add gradient clipping, "
+                                       "then resume.")
+            step += 1
+            logger.add(step, {"loss": value, **metrics} if not_finite == 0 else None)
+            if lead and checkpoint is not None and (step % config.checkpoint_every == 0 or step == config.steps):
+                save_checkpoint(checkpoint, model, optimizer, step, history, config)
+                saved_step = step
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(step, checkpoint, saved_step) from None
+    finally:
+        bar.close()
     if world > 1:
         dist.barrier()
     model.eval()
