@@ -117,10 +117,13 @@ def vae_on_data(kind: str = "vanilla") -> nn.Module:
                     pick(full=3000, quick=80), kind=kind, batch_size=32)
 
 
-def glow_on_data(image_size: int = 64) -> nn.Module:
-    """The Glow of the current data."""
-    return _on_data("glow", lambda **where: load_glow(image_size, **where), f"glow_celeba{image_size}.safetensors",
-                    pick(full=4000, quick=40), image_size=image_size, batch_size=16)
+def glow_on_data(image_size: int = 64, conditional: bool = False) -> nn.Module:
+    """The Glow of the current data (``conditional``: the one whose top prior is conditioned
+    on the attributes)."""
+    stem = "glow_cond" if conditional else "glow"
+    return _on_data("glow", lambda **where: load_glow(image_size, conditional=conditional, **where),
+                    f"{stem}_celeba{image_size}.safetensors", pick(full=4000, quick=40), image_size=image_size,
+                    batch_size=16, conditional=conditional)
 
 
 def pggan_on_data() -> nn.Module:

@@ -20,33 +20,48 @@ BADGE = re.compile(r"https://colab\.research\.google\.com/github/[^)\s]+?/blob/m
 BINDER = re.compile(r"https://mybinder\.org/v2/gh/[^)\s]+?/main\?urlpath=lab/tree/notebooks")
 
 FIRST_CELL = '''\
-# On Colab only: fetch the project, install what Colab lacks, turn on its widget manager
-# (skipped elsewhere and under nbval). REPOSITORY: where to clone from (your fork's URL, or
-# upload the project folder to /content/fes). CELEBA_ROOT: a folder holding CelebA
-# (img_align_celeba/ and the two lists, for example on your mounted Drive) runs every
-# notebook on real faces; empty: SynthFaces.
+# Set-up: makes the project's `common` importable wherever this notebook runs (`make lab`,
+# a Jupyter started in notebooks/, Binder, Colab). On Colab only, it also fetches the project
+# (a shallow clone of REPOSITORY: your fork's URL, or upload the project folder to
+# /content/fes) and installs what Colab lacks. The form: QUICK, a first run with few faces
+# and short demonstrations; CELEBA_ROOT, a folder holding CelebA (img_align_celeba/ and the
+# two lists, for example on your mounted Drive) runs the notebook on real faces (empty:
+# SynthFaces); FES_CACHE, where decoded faces and models trained here are kept (on Drive
+# they survive the runtime).
 import os
 import sys
+from pathlib import Path
 REPOSITORY = "{repository}"  # @param {{type:"string"}}
+QUICK = True  # @param {{type:"boolean"}}
 CELEBA_ROOT = ""  # @param {{type:"string"}}
+FES_CACHE = ""  # @param {{type:"string"}}
 if "google.colab" in sys.modules:
     import subprocess
-    if CELEBA_ROOT:
-        os.environ["CELEBA_ROOT"] = CELEBA_ROOT
+    os.environ["FES_QUICK"] = "1" if QUICK else "0"
+    for variable, value in (("CELEBA_ROOT", CELEBA_ROOT), ("FES_CACHE", FES_CACHE)):
+        if value:
+            os.environ[variable] = value
     if not os.path.isdir("/content/fes/common"):
-        cloned = subprocess.run(["git", "clone", "-q", REPOSITORY, "/content/fes"], capture_output=True, text=True)
+        cloned = subprocess.run(["git", "clone", "-q", "--depth", "1", REPOSITORY, "/content/fes"],
+                                capture_output=True, text=True)
         if cloned.returncode != 0:
             raise SystemExit(f"could not clone {{REPOSITORY}} ({{cloned.stderr.strip()}}). Set REPOSITORY above to "
                              "your fork's URL, or upload the project folder to /content/fes (with common/ "
                              "inside), then run this cell again.")
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "safetensors", "gdown"], check=True)
-    sys.path.insert(0, "/content/fes")
     os.chdir("/content/fes/notebooks")
     from google.colab import output
     output.enable_custom_widget_manager()
-    import torch
-    print("GPU:", torch.cuda.get_device_name() if torch.cuda.is_available()
-          else "none (Runtime > Change runtime type > GPU makes training and large models faster)")'''
+try:
+    import common
+except ModuleNotFoundError:     # Jupyter started outside `make lab`: the clone's root is above this folder
+    ROOT = next((folder for folder in (Path.cwd(), *Path.cwd().parents) if (folder / "common" / "__init__.py").is_file()),
+                None)
+    if ROOT is None:
+        raise SystemExit(f"no common/ folder in {{Path.cwd()}} or above it: open this notebook from inside the "
+                         "project's clone (make lab starts JupyterLab there)") from None
+    sys.path.insert(0, str(ROOT))
+    import common'''
 
 
 def repository() -> str:

@@ -286,3 +286,17 @@ def test_a_huge_upload_is_refused_before_it_is_decoded():
     with pytest.raises(FaceImageError, match=r"huge.png is 13000x13000 pixels \(169 megapixels\); "
                                              r"pictures above 40 megapixels are refused"):
         load_face_image(_png_header(13000, 13000), 64, name="huge.png")
+
+
+def test_a_full_disk_while_caching_faces_names_the_cache_file(monkeypatch, tmp_path):
+    from common.files import WriteError
+
+    monkeypatch.setenv("FES_CACHE", str(tmp_path))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("numpy.lib.format.open_memmap", full)
+    with pytest.raises(WriteError, match=r"No space left on device while writing .*synthfaces.*\.npy"):
+        SynthFaces(n=4, size=32, progress=False)
+    assert not list(tmp_path.rglob("*.npy*"))

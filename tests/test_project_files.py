@@ -2,6 +2,7 @@
 
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -70,9 +71,33 @@ def test_the_colab_cell_sets_up_only_on_colab_and_says_how_to_recover_from_a_fai
     namespace = {}
     exec(compile(source, "first cell", "exec"), namespace)          # outside Colab: nothing happens
     assert namespace["REPOSITORY"] == "https://github.com/someone/fork" and "fes" not in os.getcwd()
-    assert 'CELEBA_ROOT = ""  # @param {type:"string"}' in source      # Colab's form field
+    assert 'CELEBA_ROOT = ""  # @param {type:"string"}' in source      # Colab's form fields
+    assert 'QUICK = True  # @param {type:"boolean"}' in source and 'FES_CACHE = ""  # @param' in source
+    assert '"clone", "-q", "--depth", "1"' in source                     # a shallow clone
     assert "your fork's URL, or upload the project folder" in source
     assert "enable_custom_widget_manager" in source
+
+
+def test_a_kernel_started_in_notebooks_with_no_pythonpath_imports_this_clone(tmp_path):
+    """The first cell finds the clone's root above the working folder (Binder, a Jupyter
+    started in notebooks/), and notebook 00's first cells then run."""
+    notebook = nbformat.read(ROOT / "notebooks" / "00_synthfaces_data.ipynb", as_version=4)
+    cells = [c.source for c in notebook.cells if c.cell_type == "code"][:2]
+    script = tmp_path / "first_cells.py"
+    script.write_text("\n".join(line for cell in cells for line in cell.splitlines() if not line.startswith("%"))
+                      + "\nimport common; print('common from', common.__file__)\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"FES_QUICK": "1", "MPLBACKEND": "Agg"}
+    result = subprocess.run([sys.executable, str(script)], cwd=ROOT / "notebooks", env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"common from {ROOT / 'common' / '__init__.py'}" in result.stdout
+
+
+def test_outside_the_clone_the_first_cell_says_where_to_open_the_notebook(tmp_path):
+    source = _script("colab_cell").first_cell("https://github.com/someone/fork")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "-c", source], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 1 and f"no common/ folder in {tmp_path} or above it" in result.stderr
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

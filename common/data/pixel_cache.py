@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_path
+from ..files import atomic_path, write_failure
 
 
 def read_pixels(path: Path, shape: tuple[int, ...], mmap: bool = False) -> np.ndarray | None:
@@ -41,9 +41,13 @@ def read_pixels(path: Path, shape: tuple[int, ...], mmap: bool = False) -> np.nd
 @contextmanager
 def writing_pixels(path: Path, shape: tuple[int, ...]) -> Iterator[np.ndarray]:
     """A writable memory-mapped ``[N,H,W,3]`` uint8 array that becomes ``path`` when the
-    block succeeds; nothing is left at ``path`` when it fails."""
-    with atomic_path(path) as tmp:
-        pixels = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=tuple(shape))
-        yield pixels
-        pixels.flush()
-        del pixels
+    block succeeds; nothing is left at ``path`` when it fails. A full or read-only disk is a
+    ``WriteError`` naming ``path``."""
+    try:
+        with atomic_path(path) as tmp:
+            pixels = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=tuple(shape))
+            yield pixels
+            pixels.flush()
+            del pixels
+    except OSError as error:
+        raise write_failure(path, error) from error

@@ -235,6 +235,37 @@ class ConditionalTop(nn.Module):
         for layer in (self.prior, self.classify):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
+        self.register_buffer("fitted", torch.tensor(0, dtype=torch.uint8))   # saved: loading never refits
+
+    def _rows(self) -> tuple[Tensor, Tensor]:
+        """Which outputs of ``prior`` are the mean and which the log-scale of each top
+        coordinate (``forward`` reads even channels as means, odd ones as log-scales)."""
+        channels, height, width = self.shape
+        area = height * width
+        mean_rows = ((2 * torch.arange(channels))[:, None] * area + torch.arange(area)[None]).flatten()
+        return mean_rows, mean_rows + area
+
+    @torch.no_grad()
+    def fit(self, z_top: Tensor, y: Tensor, mean: Tensor, logs: Tensor, ridge: float = 1e-3) -> None:
+        """Data-dependent initialisation (as ActNorm's): set the map so that ``mean + shift(y)``
+        is the least-squares fit of ``z_top [N,C,H,W]`` on ``y [N,A]`` (ridge ``ridge``), and
+        ``logs + log-scale shift`` the log of the fit's residual spread; ``mean, logs
+        [1,C,H,W]`` are the prior's constant part. Without it the map, starting at zero,
+        grows by at most the learning rate a step and lags far behind the latents."""
+        target = z_top.flatten(1).double()                                                            # [N, D]
+        design = torch.cat([torch.ones(len(y), 1, dtype=target.dtype), y.to(target.dtype)], dim=1)    # [N, 1+A]
+        gram = design.T @ design + ridge * len(y) * torch.eye(design.shape[1], dtype=target.dtype)
+        solution = torch.linalg.solve(gram, design.T @ target)                                        # [1+A, D]
+        spread = (target - design @ solution).std(0).clamp_min(1e-3)
+        mean_rows, logs_rows = self._rows()
+        weight, bias = torch.zeros_like(self.prior.weight), torch.zeros_like(self.prior.bias)
+        weight[mean_rows] = solution[1:].T.to(weight.dtype)
+        bias[mean_rows] = (solution[0] - mean.flatten().double()).to(bias.dtype)
+        bias[logs_rows] = (torch.log(spread) - logs.flatten().double()).to(bias.dtype)
+        self.prior.weight.copy_(weight)
+        self.prior.bias.copy_(bias)
+        self.prior_logs.zero_()
+        self.fitted.fill_(1)
 
     def forward(self, y: Tensor) -> tuple[Tensor, Tensor]:
         """``y [N,A]`` -> the shift of the top prior's (mean, log-scale), each ``[N,C,H,W]``."""
@@ -355,6 +386,18 @@ class Glow(nn.Module):
         """``x`` in [-0.5, 0.5] -> (eps of every level, log p(x | y) per image in nats)."""
         _, eps, log_p = self.latents(x, y)
         return eps, log_p
+
+    @torch.no_grad()
+    def fit_conditional_prior(self, images: Tensor, y: Tensor, batch: int = 250) -> None:
+        """Fit the conditional top prior to the top latents of ``images [N,3,H,W]`` (in [-1,1])
+        with attributes ``y [N,A]`` (``ConditionalTop.fit``), once: a Glow whose prior is
+        already fitted (``fitted``, saved with its weights) is left as it is."""
+        if self.conditional is None or self.conditional.fitted:
+            return
+        z_top = torch.cat([self.latents(images[i:i + batch] / 2.0)[0][-1] for i in range(0, len(images), batch)])
+        zeros = torch.zeros(1, *self.shapes[-1], device=z_top.device)
+        mean, logs = self.levels[-1]._prior(zeros)
+        self.conditional.fit(z_top.cpu(), y.cpu(), mean.cpu(), logs.cpu())
 
     def prior_shift(self, attribute: str) -> Tensor:
         """``[latent_dim]``: the conditional prior's edit for ``attribute``,
@@ -503,12 +546,13 @@ def glow_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int, condition:
     return bpd + classifier_weight * cross_entropy, {"bits_per_dim": bpd.item(), "attribute_bits": cross_entropy.item()}
 
 
-def load_glow(image_size: int = 32, data: str = "synth", folder: Path | None = None) -> Glow:
-    """The shipped Glow (``weights/glow_<size>.safetensors``; ``glow_celeba<size>`` for
-    ``data="celeba"``), in eval mode."""
+def load_glow(image_size: int = 32, data: str = "synth", folder: Path | None = None, conditional: bool = False) -> Glow:
+    """The shipped Glow (``weights/glow_<size>.safetensors``; ``glow_cond_<size>`` for the
+    class-conditional one; ``..._celeba<size>`` for ``data="celeba"``), in eval mode."""
     from ..weights import load_weights, manifest_config, shipped_name
 
-    name = shipped_name(f"glow_{image_size}.safetensors", data, "glow", image_size)
+    stem = "glow_cond" if conditional else "glow"
+    name = shipped_name(f"{stem}_{image_size}.safetensors", data, stem, image_size)
     model = Glow(manifest_config(name, GlowConfig, folder))
     load_weights(model, name, folder)
     return model.eval()

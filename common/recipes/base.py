@@ -113,6 +113,10 @@ class Recipe:
         from (``run(init_from=...)``); they start as ``build`` made them."""
         return ()
 
+    def prepare(self, model: nn.Module, training: SynthFaces | CelebA) -> None:
+        """Data-dependent initialisation of ``model`` from the training faces, before the first
+        step (the conditional Glow fits its prior's map); by default nothing."""
+
     def before_training(self, model: nn.Module, held_out: SynthFaces | CelebA,
                         weights_dir: Path | None) -> dict[str, float]:
         """Metrics measured before the first step (recorded beside the final ones)."""
@@ -208,6 +212,7 @@ class Recipe:
             start_command = load_weights(model, init_from, weights_dir, added=recipe.added_parts())["command"]
         start = recipe.before_training(model, held_out, weights_dir)
         training = recipe.data.training(recipe.image_size)
+        recipe.prepare(model, training)
         history = train(model, loss, training, recipe.train, on_log=on_log, start=begun)
         shipped = recipe.shipped_module(model).cpu().eval()
         metrics = {**recipe.evaluate(shipped, held_out, weights_dir), **start}

@@ -222,6 +222,9 @@ def held_out_bits_per_dim(model: Glow, faces: SynthFaces | CelebA) -> float:
     return total / len(faces)
 
 
+PRIOR_FIT_FACES = 2000   # training faces the conditional Glow's prior map is first fitted to
+
+
 @dataclass(frozen=True, kw_only=True)
 class GlowRecipe(Recipe):
     """Glow by maximum likelihood, with a learning-rate warm-up and gradient clipping; the
@@ -271,6 +274,14 @@ class GlowRecipe(Recipe):
     def added_parts(self) -> tuple[str, ...]:
         """The conditional prior and its head, added to an unconditional Glow it starts from."""
         return (f"levels.{self.glow.levels - 1}.conditional.", "attribute_share", "faces_seen") if self.glow.condition else ()
+
+    def prepare(self, model: nn.Module, training: SynthFaces | CelebA) -> None:
+        """A conditional Glow's prior map starts at the least-squares fit of the top latents
+        of the first ``PRIOR_FIT_FACES`` training faces on their attributes."""
+        if self.glow.condition:
+            n = min(PRIOR_FIT_FACES, len(training))
+            columns = [attribute_index(name) for name in self.glow.condition]
+            model.fit_conditional_prior(training.images(slice(0, n)), training.attributes[:n, columns].float())
 
     def loss(self, weights_dir: Path | None) -> LossFn:
         columns = tuple(attribute_index(name) for name in self.glow.condition)
