@@ -7,7 +7,8 @@ Faces are drawn with nearest-neighbour scaling: every model pixel stays visible 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,6 +17,14 @@ from torch import Tensor
 
 from .images import to_uint8
 from .train.loop import LATE_FRACTION, History
+
+
+def show_code(*objects: Callable | type) -> object:
+    """The source of ``common``'s functions, methods or classes, syntax-highlighted in a
+    notebook (an ``IPython.display.Code``): a notebook shows the code under its formula."""
+    from IPython.display import Code
+
+    return Code("\n\n".join(inspect.getsource(item) for item in objects), language="python")
 
 
 def image_grid(images: Tensor, ncol: int = 8, titles: Sequence[str] | None = None,

@@ -39,16 +39,28 @@ def test_attribute_file_has_celebas_exact_format(exported):
     assert (root / PARTITION_FILE).read_text().splitlines()[-1] == "000020.jpg 2"
 
 
-def test_default_crop_and_resize_on_a_real_sized_image(tmp_path, exported):
+def test_the_default_crop_keeps_the_faces_centre_and_drops_the_rest(tmp_path, exported):
+    """On CelebA's 178x218 photos the default 148-pixel centre crop keeps the face's centre
+    (a red mark there stays at the centre of the 64-pixel face) and none of what lies outside
+    the crop (painted blue)."""
     root, _ = exported
     copy = tmp_path / "celeba"
     (copy / IMAGE_DIR).mkdir(parents=True)
     for name in (ATTR_FILE, PARTITION_FILE):
         (copy / name).write_bytes((root / name).read_bytes())
+    picture = np.zeros((218, 178, 3), np.uint8)
+    picture[:, :, 2] = 255                                        # outside the crop: blue
+    picture[35:183, 15:163] = (0, 160, 0)                         # the 148x148 centre crop: green
+    picture[99:119, 79:99] = (255, 0, 0)                          # the centre: a red mark
     for path in (root / IMAGE_DIR).iterdir():
-        Image.open(path).resize((178, 218)).save(copy / IMAGE_DIR / path.name)
+        Image.fromarray(picture).save(copy / IMAGE_DIR / path.name, quality=95)
     image, labels = CelebA(copy, split="train", size=64)[0]
     assert image.shape == (3, 64, 64) and labels.shape == (40,)
+    pixels = to_uint8(image[None])[0].astype(int)                # [64, 64, 3]
+    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    assert red[30:34, 30:34].min() > 180 and blue[30:34, 30:34].max() < 80      # the mark, at the centre
+    assert (blue > 128).mean() < 0.01                                           # nothing from outside the crop
+    assert green[2:8, 2:8].min() > 100                                          # the crop's own corner
 
 
 def _broken_copy(tmp_path, root, edit):

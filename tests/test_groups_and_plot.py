@@ -65,3 +65,12 @@ def test_figures_have_one_panel_per_face(faces):
     assert fig.axes[2].get_title() == "0"
     curves = plot.loss_curves({"loss": [10.0, 1.0, 0.1]})
     assert curves.axes[0].get_yscale() == "log"
+
+
+def test_show_code_displays_the_library_functions_own_source():
+    from common import plot
+    from common.models.glow import Glow, glow_loss
+
+    shown = plot.show_code(glow_loss, Glow.prior_shift)
+    assert "def glow_loss(" in shown.data and "def prior_shift(self, attribute: str)" in shown.data
+    assert "<span" in shown._repr_html_()            # highlighted in the notebook, not plain text

@@ -125,6 +125,11 @@ def test_missing_or_malformed_boundaries_are_explained(tmp_path):
 
 
 def test_early_activations_are_the_4x4_stage(tiny):
+    """GANSpace's features are the 4x4 stage: its to-RGB block turns them into exactly the
+    coarse 4x4 image the generator renders at its lowest level of detail."""
     generator, expected = tiny
     activations = generator.activations(expected["z"], layer=1)
     assert activations.shape == (6, 64 * 4 * 4)
+    with torch.no_grad():
+        coarse = generator.block("output0")(activations.view(6, 64, 4, 4))
+        assert torch.allclose(coarse, generator.render(expected["z"], lod=generator.levels - 1), atol=1e-5)
