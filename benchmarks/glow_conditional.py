@@ -4,8 +4,11 @@ edits on the same held-out faces at the same strengths, for
 - the unconditional Glow with the whole-set attribute vector (mean of the training faces'
   codes with the attribute minus without; the baseline of notebook 04),
 - the conditional Glow with the same kind of vector, and
-- the conditional Glow with its own edit, the prior shift ``mu(y with A) - mu(y without A)``
-  (strength 1: the shift itself, the model's estimate of one gap).
+- the conditional Glow with its own edit, the prior shift ``mu(y_+) - mu(y_-)`` (strength 1:
+  the shift itself, the model's estimate of one gap): with ``y_+`` the attribute alone and
+  ``y_-`` nothing ("prior shift"), or with ``y_+``, ``y_-`` the mean attributes of the
+  training faces with and without it ("prior shift, groups": a smile's cheeks and open mouth
+  come with it, as in the data).
 
 Pose has no attribute to condition on, so it is edited by the whole-set vector in every
 model. Success, target change and identity change as notebook 05 measures them; realism is
@@ -24,6 +27,7 @@ import torch
 
 from common import face_data
 from common.arithmetic import encode_faces
+from common.data import attribute_index
 from common.models.glow import Glow, load_glow
 from common.recipes import GlowRecipe
 from common.scoreboard import Direction, Judge, edits_for, faces_to_edit, group_directions
@@ -43,8 +47,15 @@ def conditional_glow(size: int, checkpoint: Path | None) -> Glow:
     return model.eval()
 
 
-def prior_direction(glow: Glow, attribute: str) -> Direction:
-    shift = glow.prior_shift(attribute)
+def prior_direction(glow: Glow, attribute: str, train=None) -> Direction:
+    """The prior shift of ``attribute``; given ``train`` (``FaceData``), between the mean
+    attributes of its faces with and without it."""
+    if train is None:
+        shift = glow.prior_shift(attribute)
+    else:
+        y = train.attributes[:, [attribute_index(name) for name in glow.config.condition]].float()
+        holds = train.attributes[:, attribute_index(attribute)].bool()
+        shift = glow.prior_shift(attribute, y[holds].mean(0), y[~holds].mean(0))
     return Direction(shift / shift.norm(), float(shift.norm()))
 
 
@@ -55,12 +66,18 @@ def main() -> None:
     parser.add_argument("--faces", type=int, default=100, help="held-out faces per edit")
     parser.add_argument("--strengths", type=float, nargs="+", default=[1.0, 2.0])
     parser.add_argument("--checkpoint", type=Path, default=None)
+    parser.add_argument("--refit", action="store_true", help="with --checkpoint: refit the prior's map first, "
+                        "as the recipe does after training")
     args = parser.parse_args()
     torch.manual_seed(0)
     train, test = face_data("train", n=args.fit, size=args.size), face_data("test", n=1000, size=args.size)
     judge = Judge(classifier_on_data(args.size), test.images(slice(None)))
     specs = edits_for(test)
-    models = {"unconditional": load_glow(args.size), "conditional": conditional_glow(args.size, args.checkpoint)}
+    conditional = conditional_glow(args.size, args.checkpoint)
+    if args.refit:
+        GlowRecipe.from_options(image_size=args.size, conditional=True).finish(conditional, face_data("train", n=2000,
+                                                                                                     size=args.size))
+    models = {"unconditional": load_glow(args.size), "conditional": conditional}
     print(f"Glow {args.size}x{args.size}: {args.faces} held-out faces per edit, whole-set vectors from "
           f"{args.fit} training faces")
     header = "".join(f"{f'success@{s:g}':>11}{f'change@{s:g}':>10}{f'identity@{s:g}':>12}{f'FD@{s:g}':>13}"
@@ -75,6 +92,7 @@ def main() -> None:
             ways = {"whole-set": whole[spec.name]}
             if glow.conditional is not None and spec.name in PRIOR_EDITS:
                 ways["prior shift"] = prior_direction(glow, PRIOR_EDITS[spec.name])
+                ways["prior, groups"] = prior_direction(glow, PRIOR_EDITS[spec.name], train)
             for way, direction in ways.items():
                 cells = ""
                 for strength in args.strengths:

@@ -277,3 +277,13 @@ def test_fitting_the_conditional_prior_puts_its_means_at_the_groups_latents():
     assert torch.nn.functional.cosine_similarity(shift, gap, dim=0) > 0.99
     assert float(shift.norm() / gap.norm()) == pytest.approx(1.0, abs=0.05)
     assert model.flow(x / 2, y)[1].mean() > before                # a better density than the zero start
+    with torch.no_grad():
+        model.conditional.prior.weight.mul_(0.1)                  # a map that lags behind the latents
+    lagging = model.prior_shift("Smiling")
+    model.fit_conditional_prior(x, y)                             # fitted once already: left as it is
+    assert torch.equal(model.prior_shift("Smiling"), lagging)
+    model.fit_conditional_prior(x, y, refit=True)                 # after training: fitted again
+    assert torch.allclose(model.prior_shift("Smiling")[model.level_slices()[-1]], shift, atol=1e-4)
+    holds = y[:, 0] == 1
+    groups = model.prior_shift("Smiling", y[holds].mean(0), y[~holds].mean(0))[model.level_slices()[-1]]
+    assert float((groups - gap).norm() / gap.norm()) < 0.02       # the fit's means follow the groups' latents

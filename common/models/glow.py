@@ -388,30 +388,39 @@ class Glow(nn.Module):
         return eps, log_p
 
     @torch.no_grad()
-    def fit_conditional_prior(self, images: Tensor, y: Tensor, batch: int = 250) -> None:
+    def fit_conditional_prior(self, images: Tensor, y: Tensor, batch: int = 250, refit: bool = False) -> None:
         """Fit the conditional top prior to the top latents of ``images [N,3,H,W]`` (in [-1,1])
-        with attributes ``y [N,A]`` (``ConditionalTop.fit``), once: a Glow whose prior is
-        already fitted (``fitted``, saved with its weights) is left as it is."""
-        if self.conditional is None or self.conditional.fitted:
+        with attributes ``y [N,A]`` (``ConditionalTop.fit``): before training, once (a Glow
+        whose prior is already fitted, ``fitted``, is left as it is), and with ``refit`` after
+        training, when the flow has moved its top latents further than gradient steps moved
+        the map (the fit is the prior's maximum-likelihood mean and scale for the flow as it is)."""
+        if self.conditional is None or (self.conditional.fitted and not refit):
             return
-        z_top = torch.cat([self.latents(images[i:i + batch] / 2.0)[0][-1] for i in range(0, len(images), batch)])
+        generator = torch.Generator().manual_seed(0)       # the top latents of dequantised faces, as training sees them
+        z_top = torch.cat([self._dequantised_latents(part, torch.rand(part.shape, generator=generator).to(part), None)[0][-1]
+                           for part in images.split(batch)])
         zeros = torch.zeros(1, *self.shapes[-1], device=z_top.device)
         mean, logs = self.levels[-1]._prior(zeros)
         self.conditional.fit(z_top.cpu(), y.cpu(), mean.cpu(), logs.cpu())
 
-    def prior_shift(self, attribute: str) -> Tensor:
+    def prior_shift(self, attribute: str, with_it: Tensor | None = None, without_it: Tensor | None = None) -> Tensor:
         """``[latent_dim]``: the conditional prior's edit for ``attribute``,
-        ``mu(y with it) - mu(y without it)`` on the top level's coordinates, zero elsewhere
-        (the prior mean is linear in ``y``, so this is the same whatever the other attributes)."""
+        ``mu(y_+) - mu(y_-)`` on the top level's coordinates, zero elsewhere. By default
+        ``y_+`` has only ``attribute`` and ``y_-`` nothing (the prior mean is linear in ``y``,
+        so this is the same whatever the other attributes); ``with_it``, ``without_it``
+        ``[A]``: other pairs, such as the mean ``y`` of faces with and without the attribute,
+        where attributes that come with it (a smile's cheeks, its open mouth) move as well."""
         if self.conditional is None:
             raise ValueError("an unconditional Glow has no prior shift; use an attribute vector of its codes")
         if attribute not in self.config.condition:
             raise ValueError(f"this Glow's prior is conditioned on {', '.join(self.config.condition)}, "
                              f"not {attribute!r}")
-        with_it = torch.zeros(2, len(self.config.condition), device=model_device(self))
-        with_it[0, self.config.condition.index(attribute)] = 1.0
+        pair = torch.zeros(2, len(self.config.condition), device=model_device(self))
+        pair[0, self.config.condition.index(attribute)] = 1.0
+        if with_it is not None and without_it is not None:
+            pair = torch.stack([with_it, without_it]).to(pair)
         with torch.no_grad():
-            mean, _ = self.conditional(with_it)
+            mean, _ = self.conditional(pair)
         shift = torch.zeros(self.latent_dim, device=mean.device)
         shift[self.level_slices()[-1]] = (mean[0] - mean[1]).flatten()
         return shift

@@ -117,6 +117,10 @@ class Recipe:
         """Data-dependent initialisation of ``model`` from the training faces, before the first
         step (the conditional Glow fits its prior's map); by default nothing."""
 
+    def finish(self, model: nn.Module, training: SynthFaces | CelebA) -> None:
+        """Closed-form parts fitted to the trained ``model`` before it is measured (the
+        conditional Glow refits its prior's map); by default nothing."""
+
     def before_training(self, model: nn.Module, held_out: SynthFaces | CelebA,
                         weights_dir: Path | None) -> dict[str, float]:
         """Metrics measured before the first step (recorded beside the final ones)."""
@@ -214,6 +218,7 @@ class Recipe:
         training = recipe.data.training(recipe.image_size)
         recipe.prepare(model, training)
         history = train(model, loss, training, recipe.train, on_log=on_log, start=begun)
+        recipe.finish(model, training)
         shipped = recipe.shipped_module(model).cpu().eval()
         metrics = {**recipe.evaluate(shipped, held_out, weights_dir), **start}
         late_fall = history.late_fall("loss", LATE_FRACTION)

@@ -212,13 +212,16 @@ class DFCRecipe(VAERecipe):
 
 @torch.no_grad()
 def held_out_bits_per_dim(model: Glow, faces: SynthFaces | CelebA) -> float:
-    """Mean bits/dim on held-out ``faces`` (fixed dequantisation noise, seed 0)."""
+    """Mean bits/dim on held-out ``faces`` (fixed dequantisation noise, seed 0); for a
+    conditional Glow, of each face given its own attributes."""
     model.eval()
     generator = torch.Generator().manual_seed(0)
+    columns = [attribute_index(name) for name in model.config.condition]
     total = 0.0
     for start in range(0, len(faces), 100):
         x = faces.images(slice(start, start + 100))
-        total += float(model.bits_per_dim(x, torch.rand(x.shape, generator=generator)).sum())
+        y = faces.attributes[start:start + 100, columns].float() if columns else None
+        total += float(model.bits_per_dim(x, torch.rand(x.shape, generator=generator), y).sum())
     return total / len(faces)
 
 
@@ -275,13 +278,21 @@ class GlowRecipe(Recipe):
         """The conditional prior and its head, added to an unconditional Glow it starts from."""
         return (f"levels.{self.glow.levels - 1}.conditional.", "attribute_share", "faces_seen") if self.glow.condition else ()
 
-    def prepare(self, model: nn.Module, training: SynthFaces | CelebA) -> None:
+    def prepare(self, model: nn.Module, training: SynthFaces | CelebA, refit: bool = False) -> None:
         """A conditional Glow's prior map starts at the least-squares fit of the top latents
         of the first ``PRIOR_FIT_FACES`` training faces on their attributes."""
         if self.glow.condition:
             n = min(PRIOR_FIT_FACES, len(training))
             columns = [attribute_index(name) for name in self.glow.condition]
-            model.fit_conditional_prior(training.images(slice(0, n)), training.attributes[:n, columns].float())
+            model.eval()
+            model.fit_conditional_prior(training.images(slice(0, n)), training.attributes[:n, columns].float(),
+                                        refit=refit)
+
+    def finish(self, model: nn.Module, training: SynthFaces | CelebA) -> None:
+        """The map is fitted again to the trained flow: gradient steps move it by at most the
+        learning rate a step, while the flow moves the top latents further (the attribute
+        head pulls the groups apart), so the prior's means lag behind them."""
+        self.prepare(model.cpu(), training, refit=True)
 
     def loss(self, weights_dir: Path | None) -> LossFn:
         columns = tuple(attribute_index(name) for name in self.glow.condition)
