@@ -27,7 +27,6 @@ import torch
 
 from common import face_data
 from common.arithmetic import encode_faces
-from common.data import attribute_index
 from common.models.glow import Glow, load_glow
 from common.recipes import GlowRecipe
 from common.scoreboard import Direction, Judge, edits_for, faces_to_edit, group_directions
@@ -50,12 +49,7 @@ def conditional_glow(size: int, checkpoint: Path | None) -> Glow:
 def prior_direction(glow: Glow, attribute: str, train=None) -> Direction:
     """The prior shift of ``attribute``; given ``train`` (``FaceData``), between the mean
     attributes of its faces with and without it."""
-    if train is None:
-        shift = glow.prior_shift(attribute)
-    else:
-        y = train.attributes[:, [attribute_index(name) for name in glow.config.condition]].float()
-        holds = train.attributes[:, attribute_index(attribute)].bool()
-        shift = glow.prior_shift(attribute, y[holds].mean(0), y[~holds].mean(0))
+    shift = glow.prior_shift(attribute) if train is None else glow.group_prior_shift(attribute, train.attributes)
     return Direction(shift / shift.norm(), float(shift.norm()))
 
 

@@ -55,12 +55,10 @@ def test_every_slider_of_the_panel_decodes_held_out_faces_to_finite_pixels_in_ra
     faces = SynthFaces(n=2000, size=size, seed=0)
     codes = encode_faces(glow, faces.images(slice(None)))
     starts = encode_faces(glow, SynthFaces(n=32, size=size, seed=0, split="test").images(slice(None)))
-    condition_y = faces.attributes[:, [attribute_index(n) for n in glow.config.condition]].float()
     for name in PANEL_SLIDERS:
         labels = faces.attributes[:, attribute_index(name)]
         vector = (attribute_direction(codes, labels) if glow.conditional is None      # the conditional Glow's panel:
-                  else glow.prior_shift(name, condition_y[labels.bool()].mean(0),  # its prior shifts
-                                        condition_y[~labels.bool()].mean(0)))
+                  else glow.group_prior_shift(name, faces.attributes))            # its prior shifts
         state = EditState({name: vector}, centres={name: boundary_coordinate(codes, labels, vector)},
                           units={name: float(vector.norm())})
         edited = []
@@ -90,10 +88,7 @@ def test_the_conditional_glows_prior_shift_makes_held_out_faces_smile():
     from common.models.classifier import load_classifier
 
     glow = load_glow(64, conditional=True)
-    columns = [attribute_index(name) for name in glow.config.condition]
-    train = SynthFaces(n=2000, size=64, seed=0)
-    y, smiling = train.attributes[:, columns].float(), train.attributes[:, attribute_index("Smiling")].bool()
-    shift = glow.prior_shift("Smiling", y[smiling].mean(0), y[~smiling].mean(0))
+    shift = glow.group_prior_shift("Smiling", SynthFaces(n=2000, size=64, seed=0).attributes)
     test = held_out_faces(n=300, size=64)
     frowns = test.images(torch.nonzero(~test.attributes[:, attribute_index("Smiling")].bool())[:48, 0])
     codes = encode_faces(glow, frowns)

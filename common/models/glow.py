@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import model_device
+from ..data.celeba_names import attribute_index
 from .base import on_model_device
 
 
@@ -403,27 +404,40 @@ class Glow(nn.Module):
         mean, logs = self.levels[-1]._prior(zeros)
         self.conditional.fit(z_top.cpu(), y.cpu(), mean.cpu(), logs.cpu())
 
+    def attributes_of(self, labels: Tensor) -> Tensor:
+        """``labels [N,40]`` (CelebA's columns, as every data set here gives them) -> ``y [N,A]``
+        float: the columns this Glow's prior is conditioned on."""
+        return labels[:, condition_columns(self.config.condition)].float()
+
     def prior_shift(self, attribute: str, with_it: Tensor | None = None, without_it: Tensor | None = None) -> Tensor:
         """``[latent_dim]``: the conditional prior's edit for ``attribute``,
         ``mu(y_+) - mu(y_-)`` on the top level's coordinates, zero elsewhere. By default
         ``y_+`` has only ``attribute`` and ``y_-`` nothing (the prior mean is linear in ``y``,
         so this is the same whatever the other attributes); ``with_it``, ``without_it``
-        ``[A]``: other pairs, such as the mean ``y`` of faces with and without the attribute,
-        where attributes that come with it (a smile's cheeks, its open mouth) move as well."""
+        ``[A]``: another pair (``group_prior_shift``)."""
         if self.conditional is None:
             raise ValueError("an unconditional Glow has no prior shift; use an attribute vector of its codes")
         if attribute not in self.config.condition:
             raise ValueError(f"this Glow's prior is conditioned on {', '.join(self.config.condition)}, "
                              f"not {attribute!r}")
-        pair = torch.zeros(2, len(self.config.condition), device=model_device(self))
-        pair[0, self.config.condition.index(attribute)] = 1.0
-        if with_it is not None and without_it is not None:
-            pair = torch.stack([with_it, without_it]).to(pair)
+        like = {"device": model_device(self), "dtype": self.attribute_share.dtype}
+        if with_it is None or without_it is None:
+            pair = torch.zeros(2, len(self.config.condition), **like)
+            pair[0, self.config.condition.index(attribute)] = 1.0
+        else:
+            pair = torch.stack([with_it, without_it]).to(**like)
         with torch.no_grad():
             mean, _ = self.conditional(pair)
         shift = torch.zeros(self.latent_dim, device=mean.device)
         shift[self.level_slices()[-1]] = (mean[0] - mean[1]).flatten()
         return shift
+
+    def group_prior_shift(self, attribute: str, labels: Tensor) -> Tensor:
+        """``[latent_dim]``: ``prior_shift`` between the mean attributes of the faces with and
+        without ``attribute`` among ``labels [N,40]``, so that what comes with it in the data
+        (a smile's raised cheeks, its open mouth) moves as well."""
+        y, holds = self.attributes_of(labels), labels[:, attribute_index(attribute)].bool()
+        return self.prior_shift(attribute, y[holds].mean(0), y[~holds].mean(0))
 
     def attribute_logits(self, codes: Tensor) -> Tensor:
         """``[N, latent_dim]`` codes -> ``[N, A]`` the conditional Glow's reading of its
@@ -538,6 +552,11 @@ class Glow(nn.Module):
                 self.attribute_share.copy_(self.attribute_share + (y.sum(0) - len(y) * self.attribute_share) / seen)
                 self.faces_seen.copy_(seen)
         return self._bits(log_p, x), self.conditional.logits(z[-1])
+
+
+def condition_columns(condition: tuple[str, ...]) -> list[int]:
+    """The columns of CelebA's 40 attributes that a conditional Glow's ``condition`` names."""
+    return [attribute_index(name) for name in condition]
 
 
 def glow_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int, condition: tuple[int, ...] = (),

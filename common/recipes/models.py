@@ -15,13 +15,13 @@ import torch
 from torch import nn
 
 from ..data.celeba import CelebA
-from ..data.celeba_names import CELEBA_ATTRIBUTES, attribute_index
+from ..data.celeba_names import CELEBA_ATTRIBUTES
 from ..data.synth_factors import SYNTH_ATTRIBUTES
 from ..data.synthfaces import SynthFaces
 from ..models.classifier import (CLASSIFIER_FACTORS, AttributeClassifier, classifier_loss, evaluate_classifier,
                                  load_classifier, weights_name)
 from ..models.dfc import DFCLoss, FeatureNetworkError, feature_network
-from ..models.glow import Glow, GlowConfig, glow_loss, levels_to_top
+from ..models.glow import Glow, GlowConfig, condition_columns, glow_loss, levels_to_top
 from ..models.pggan import SYNTH_PGGAN, PGGANConfig
 from ..models.pggan_training import ProgressiveGAN, progressive_gan_loss, sample_quality
 from ..models.vae import VAE, VAEConfig, config_dict, evaluate_vae, vae_loss
@@ -216,11 +216,10 @@ def held_out_bits_per_dim(model: Glow, faces: SynthFaces | CelebA) -> float:
     conditional Glow, of each face given its own attributes."""
     model.eval()
     generator = torch.Generator().manual_seed(0)
-    columns = [attribute_index(name) for name in model.config.condition]
     total = 0.0
     for start in range(0, len(faces), 100):
         x = faces.images(slice(start, start + 100))
-        y = faces.attributes[start:start + 100, columns].float() if columns else None
+        y = model.attributes_of(faces.attributes[start:start + 100]) if model.conditional is not None else None
         total += float(model.bits_per_dim(x, torch.rand(x.shape, generator=generator), y).sum())
     return total / len(faces)
 
@@ -283,9 +282,8 @@ class GlowRecipe(Recipe):
         of the first ``PRIOR_FIT_FACES`` training faces on their attributes."""
         if self.glow.condition:
             n = min(PRIOR_FIT_FACES, len(training))
-            columns = [attribute_index(name) for name in self.glow.condition]
             model.eval()
-            model.fit_conditional_prior(training.images(slice(0, n)), training.attributes[:n, columns].float(),
+            model.fit_conditional_prior(training.images(slice(0, n)), model.attributes_of(training.attributes[:n]),
                                         refit=refit)
 
     def finish(self, model: nn.Module, training: SynthFaces | CelebA) -> None:
@@ -295,8 +293,8 @@ class GlowRecipe(Recipe):
         self.prepare(model.cpu(), training, refit=True)
 
     def loss(self, weights_dir: Path | None) -> LossFn:
-        columns = tuple(attribute_index(name) for name in self.glow.condition)
-        return partial(glow_loss, condition=columns, classifier_weight=self.classifier_weight)
+        return partial(glow_loss, condition=tuple(condition_columns(self.glow.condition)),
+                       classifier_weight=self.classifier_weight)
 
     def evaluate(self, model: nn.Module, held_out: SynthFaces | CelebA, weights_dir: Path | None) -> dict[str, float]:
         return {"bits_per_dim": held_out_bits_per_dim(model, held_out)}
