@@ -117,17 +117,30 @@ def training_curves(history: History, keys: Sequence[str] = ("loss",), title: st
     return fig
 
 
-def text_table(rows: Sequence[Mapping[str, object]], formats: Mapping[str, str] | None = None) -> str:
-    """Rows of equal keys as an aligned plain-text table; ``formats[prefix]`` is the format
-    spec (``".0%"``, ``".3f"``) of every column whose name starts with ``prefix``."""
+def _cells(rows: Sequence[Mapping[str, object]], formats: Mapping[str, str] | None) -> tuple[list[str], list[list[str]]]:
+    """The column names and each row's formatted cells; ``formats[prefix]`` formats every
+    column whose name starts with ``prefix``."""
     formats = formats or {}
     keys = list(rows[0])
     spec = {k: next((f for prefix, f in formats.items() if k.startswith(prefix)), "") for k in keys}
-    cells = [[format(row[k], spec[k]) for k in keys] for row in rows]
+    return keys, [[format(row[k], spec[k]) for k in keys] for row in rows]
+
+
+def text_table(rows: Sequence[Mapping[str, object]], formats: Mapping[str, str] | None = None) -> str:
+    """Rows of equal keys as an aligned plain-text table; ``formats[prefix]`` is the format
+    spec (``".0%"``, ``".3f"``) of every column whose name starts with ``prefix``."""
+    keys, cells = _cells(rows, formats)
     widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
     lines = ["  ".join(k.rjust(w) for k, w in zip(keys, widths))]
     lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
     return "\n".join(lines)
+
+
+def markdown_table(rows: Sequence[Mapping[str, object]], formats: Mapping[str, str] | None = None) -> str:
+    """The same rows as ``text_table``, as a Markdown table (for files under ``docs/``)."""
+    keys, cells = _cells(rows, formats)
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
 
 
 def bar_table(values: Mapping[str, float], title: str | None = None, xlabel: str = "") -> Figure:

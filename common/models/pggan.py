@@ -9,6 +9,12 @@ upsampling (first block of each resolution above 4), a bias-free conv, the weigh
 LeakyReLU(0.2) (linear for to-RGB). The first block turns the pixel-normed latent
 ``[N, D, 1, 1]`` into 4x4 with a 4x4 kernel and padding 3.
 
+With ``mapping_layers > 0`` a StyleGAN-like mapping network (Karras et al. 2019) turns the
+sampled ``z`` into an intermediate latent ``w`` first, and ``w`` is the space edits live in:
+``sample_latent`` returns mapped codes, ``decode`` and ``forward`` draw from them and
+``generate`` is the whole path from ``z`` that training uses. Without it (InterFaceGAN's
+layout) ``w = z``.
+
 ``lod`` (a stored buffer) is the level of detail: 0 renders at full resolution; an integer
 ``k`` stops ``k`` resolutions early and upsamples that image by nearest neighbour (as
 InterFaceGAN does); a fraction fades between the two neighbouring levels, as PGGAN's
@@ -34,6 +40,7 @@ class PGGANConfig:
     latent_dim: int = 512
     resolution: int = 1024
     channels: tuple[int, ...] | None = None  # per resolution 4..R; default min(16384 // res, 512)
+    mapping_layers: int = 0                  # dense layers z -> w in front of the generator; 0: none
 
     def __post_init__(self) -> None:
         levels = int(math.log2(self.resolution)) - 1
@@ -83,9 +90,43 @@ class ConvBlock(nn.Module):
         return x if self.linear else F.leaky_relu(x, 0.2)
 
 
+MAPPING_LR_MULTIPLIER = 0.01     # StyleGAN's: the mapping network learns 100x slower
+
+
+class EqualizedLinear(nn.Module):
+    """Dense layer with N(0, 1/m) weights scaled at run time by ``m * gain / sqrt(fan_in)``
+    (equalised learning rate with StyleGAN's learning-rate multiplier ``m``): ``[N,I] -> [N,O]``."""
+
+    def __init__(self, features_in: int, features_out: int, multiplier: float = MAPPING_LR_MULTIPLIER,
+                 gain: float = math.sqrt(2.0)) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(features_out, features_in) / multiplier)
+        self.bias = nn.Parameter(torch.zeros(features_out))
+        self.scale, self.multiplier = multiplier * gain / math.sqrt(features_in), multiplier
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.weight * self.scale, self.bias * self.multiplier)
+
+
+class MappingNetwork(nn.Module):
+    """``z [N,D] -> w [N,D]``: pixel norm of ``z``, then ``layers`` equalised dense layers,
+    each followed by LeakyReLU(0.2) (StyleGAN's mapping network, narrower)."""
+
+    def __init__(self, dim: int, layers: int) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(EqualizedLinear(dim, dim) for _ in range(layers))
+
+    def forward(self, z: Tensor) -> Tensor:
+        w = pixel_norm(z[:, :, None, None]).flatten(1)
+        for layer in self.layers:
+            w = F.leaky_relu(layer(w), 0.2)
+        return w
+
+
 class PGGANGenerator(nn.Module):
-    """``[N, latent_dim]`` -> ``[N, 3, R, R]``; a ``LatentModel`` whose ``encode`` inverts
-    by optimisation (``common.models.inversion``)."""
+    """``[N, latent_dim]`` -> ``[N, 3, R, R]``; a ``LatentModel`` over ``w`` (``z`` itself
+    without a mapping network) whose ``encode`` inverts by optimisation
+    (``common.models.inversion``)."""
 
     def __init__(self, config: PGGANConfig | None = None) -> None:
         super().__init__()
@@ -93,6 +134,8 @@ class PGGANGenerator(nn.Module):
         self.latent_dim, self.image_size = config.latent_dim, config.resolution
         self.levels = len(config.channels)
         self.register_buffer("lod", torch.zeros(()))
+        if config.mapping_layers:
+            self.mapping = MappingNetwork(config.latent_dim, config.mapping_layers)
         previous = config.latent_dim
         for i, c in enumerate(config.channels):
             first = ConvBlock(previous, c, kernel=4, padding=3) if i == 0 else ConvBlock(previous, c, upsample=True)
@@ -104,24 +147,32 @@ class PGGANGenerator(nn.Module):
     def block(self, name: str) -> ConvBlock:
         return self.get_submodule(name)
 
-    def forward(self, z: Tensor, lod: float | None = None) -> Tensor:
-        """Render at level of detail ``lod`` (default: the stored buffer), upsampled to the
-        full resolution ``[N, 3, R, R]``."""
-        out = self.render(z, lod)
+    def map(self, z: Tensor) -> Tensor:
+        """``z [N,D]`` -> ``w [N,D]`` through the mapping network (``z`` itself without one)."""
+        return self.mapping(z) if self.config.mapping_layers else z
+
+    def generate(self, z: Tensor, lod: float | None = None) -> Tensor:
+        """``z [N,D]`` -> ``[N,3,R,R]`` unclamped: the path training takes, mapping included."""
+        return self(self.map(z), lod)
+
+    def forward(self, w: Tensor, lod: float | None = None) -> Tensor:
+        """Render codes ``w [N,D]`` at level of detail ``lod`` (default: the stored buffer),
+        upsampled to the full resolution ``[N, 3, R, R]``."""
+        out = self.render(w, lod)
         return F.interpolate(out, size=self.image_size, mode="nearest") if out.shape[-1] != self.image_size else out
 
     @on_model_device
-    def render(self, z: Tensor, lod: float | None = None) -> Tensor:
+    def render(self, w: Tensor, lod: float | None = None) -> Tensor:
         """Render at level of detail ``lod`` at that level's own resolution: ``R / 2^ceil(lod)``
         pixels (``lod`` 0 is full resolution), without the layers above it."""
-        if z.dim() != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"latent codes must be [N, {self.latent_dim}], got {list(z.shape)}")
+        if w.dim() != 2 or w.shape[1] != self.latent_dim:
+            raise ValueError(f"latent codes must be [N, {self.latent_dim}], got {list(w.shape)}")
         lod = float(self.lod) if lod is None else float(lod)
         if not 0.0 <= lod <= self.levels - 1:
             raise ValueError(f"lod must be in [0, {self.levels - 1}], got {lod}")
         top = self.levels - 1 - math.floor(lod)        # highest level computed
         fade = lod - math.floor(lod)                    # weight of the level below it
-        x = z.view(len(z), self.latent_dim, 1, 1)
+        x = w.view(len(w), self.latent_dim, 1, 1)
         image = None
         for i in range(top + 1):
             x = self.block(f"layer{2 * i + 1}")(self.block(f"layer{2 * i}")(x))
@@ -133,17 +184,17 @@ class PGGANGenerator(nn.Module):
         return out
 
     @on_model_device
-    def preview(self, z: Tensor, size: int) -> Tensor:
+    def preview(self, w: Tensor, size: int) -> Tensor:
         """``[N, D]`` -> ``[N, 3, S, S]`` in [-1, 1]: the lowest level of detail whose resolution
         ``S`` is at least ``size`` (the full image when none is smaller), for dragging speed."""
         lod = max(0, min(self.levels - 1, int(math.log2(self.image_size / max(size, 4)))))
-        return self.render(z, float(lod)).clamp(-1.0, 1.0)
+        return self.render(w, float(lod)).clamp(-1.0, 1.0)
 
     @on_model_device
-    def activations(self, z: Tensor, layer: int = 1) -> Tensor:
-        """Output of block ``layer{layer}`` for latents ``[N, D]``, flattened to ``[N, F]``
+    def activations(self, w: Tensor, layer: int = 1) -> Tensor:
+        """Output of block ``layer{layer}`` for codes ``w [N, D]``, flattened to ``[N, F]``
         (GANSpace's early-layer features; ``layer=1`` is the 4x4 stage)."""
-        x = z.view(len(z), self.latent_dim, 1, 1)
+        x = w.view(len(w), self.latent_dim, 1, 1)
         for k in range(layer + 1):
             x = self.block(f"layer{k}")(x)
         return x.flatten(1)
@@ -156,13 +207,18 @@ class PGGANGenerator(nn.Module):
         return invert(self, x, steps=steps)[0]
 
     @on_model_device
-    def decode(self, z: Tensor) -> Tensor:
-        """``[N,D]`` -> ``[N,3,R,R]`` clamped to [-1,1]."""
-        return self(z).clamp(-1.0, 1.0)
+    def decode(self, w: Tensor) -> Tensor:
+        """Codes ``w [N,D]`` -> ``[N,3,R,R]`` clamped to [-1,1]."""
+        return self(w).clamp(-1.0, 1.0)
 
+    @torch.no_grad()
     def sample_latent(self, n: int, seed: int | None = None) -> Tensor:
+        """``[n, D]`` codes of the edit space: ``w = map(z)`` of seeded Gaussian ``z`` (on the CPU)."""
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        return torch.randn(n, self.latent_dim, generator=generator)
+        z = torch.randn(n, self.latent_dim, generator=generator)
+        if not self.config.mapping_layers:
+            return z
+        return self.map(z.to(next(self.parameters()).device)).cpu()
 
 
 # The generator trained on SynthFaces and shipped in weights/ (python -m common.train pggan).

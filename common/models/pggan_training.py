@@ -117,7 +117,7 @@ class ProgressiveGAN(nn.Module):
         self.update_average(step)
         real = _at_level(real, lod, self.generator.levels)
         z = torch.randn(len(real), self.generator.latent_dim, device=real.device)
-        fake = self.generator(z)
+        fake = self.generator.generate(z)
         frozen = {k: v.detach() for k, v in self.discriminator.named_parameters()}
         d_fake_for_g = functional_call(self.discriminator, frozen, (fake, lod))
         d_fake = self.discriminator(fake.detach(), lod)

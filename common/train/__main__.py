@@ -10,6 +10,7 @@ One process, or ``torchrun --nproc_per_node=N -m common.train ...``::
     python -m common.train glow --image-size 64 --batch-size 32 --steps 50000 --device cuda
     python -m common.train glow --image-size 64 --batch-size 32 --conditional --init-from glow_64.safetensors --steps 2000
     python -m common.train pggan --steps 9000 --phase-steps 700 --batch-size 32 --save
+    python -m common.train pggan --mapping-layers 4 --channels 128,128,64,64,64 --steps 9000
     python -m common.train vae --data celeba --celeba-root /data/celeba --steps 50000
 
 Every number and choice is checked before any work starts; a problem is one line on
@@ -53,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--faces", type=whole_number(1), default=30_000, help="SynthFaces training faces")
     parser.add_argument("--kind", choices=KINDS, default="vanilla", help="vae's objective")
     parser.add_argument("--channels", type=channel_widths, default=None,
-                        help="vae, dfc: widths of the encoder's levels, decoder mirrored (default 32,64,128,256)")
+                        help="vae, dfc: widths of the encoder's levels, decoder mirrored (default 32,64,128,256); "
+                             "pggan: the generator's widths at 4x4 .. its resolution (default 128,128,64,32,16)")
     parser.add_argument("--upsample", choices=UPSAMPLING, default=None,
                         help="vae: the decoder's upsampling (default transposed)")
     parser.add_argument("--features", choices=FEATURE_NETWORKS, default="classifier", help="dfc's feature network")
@@ -61,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="; ".join(f"{model}: {', '.join(map(str, recipe.sizes))}" for model, recipe in RECIPES.items()))
     parser.add_argument("--phase-steps", type=whole_number(1), default=None,
                         help="pggan: steps per fade-in or stable phase (default steps // 10)")
+    parser.add_argument("--mapping-layers", type=whole_number(0), default=0,
+                        help="pggan: dense layers of a mapping network z -> w in front of the generator (0: none)")
     parser.add_argument("--gan-loss", choices=("logistic", "wgan-gp"), default="logistic", help="pggan's loss")
     parser.add_argument("--coupling", choices=("additive", "affine"), default="additive",
                         help="glow's coupling: additive (no division on the reverse pass, so edited latents "
@@ -90,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 # The command line's options each recipe takes besides the shared ones.
 MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind", "channels", "upsample"),
                  "dfc": ("features", "channels"),
-                 "glow": ("image_size", "coupling", "top_size", "conditional"), "pggan": ("image_size", "phase_steps", "gan_loss")}
+                 "glow": ("image_size", "coupling", "top_size", "conditional"), "pggan": ("image_size", "phase_steps", "gan_loss", "channels", "mapping_layers")}
 
 
 def recipe_from_arguments(args: argparse.Namespace) -> Recipe:

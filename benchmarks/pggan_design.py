@@ -1,0 +1,136 @@
+"""Which PGGAN design lets InterFaceGAN make faces smile (issue 48): short runs of equal CPU
+budget, each trained by the one training loop on the same SynthFaces with the same seed,
+each scored the same way (``common.gan_scores``) on the same number of samples:
+
+- SVM separability: validation accuracy of the linear SVM on the 2% most and least
+  smiling (narrow-eyed, turned) samples, by the classifier's continuous factor readings;
+- smile success at strengths 1 and 2 along the SVM direction (scoreboard rules), narrow
+  eyes and pose at 1; identity change and the edited faces' Frechet ratio;
+- Frechet distance of the samples to held-out faces (classifier features).
+
+The arms' step counts make their CPU time equal: full-resolution steps of the wider
+generator cost 2.3x the others' and its schedule 1.75x (measured with
+``benchmarks/pggan_speed.py``'s step timer). Each run keeps its checkpoint under ``--runs``;
+running the script again resumes unfinished runs and rescores finished ones. Then the boundary's own inputs are
+compared on the best arm: probabilities against factor readings, 10,000 samples against
+``--many``. The tables are printed and written to ``docs/pggan_design.md``.
+
+    python benchmarks/pggan_design.py [--arms z,w,wide] [--budget 2500] [--samples 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from common import face_data, plot
+from common.config import cache_dir
+from common.files import atomic_path
+from common.gan_scores import edit_scores, probability_scores, read_samples, separability
+from common.recipes import DataSpec, PGGANRecipe
+from common.scoreboard import EDITS, Judge
+from common.trained import classifier_on_data
+
+# name: (what it is, recipe options, share of the budget's steps that costs the same CPU time)
+ARMS = {
+    "z": ("today's design: z straight into the generator, widths 128-128-64-32-16", {}, 1.0),
+    "w": ("4-layer mapping network z -> w, boundaries in w", {"mapping_layers": 4}, 1.0),
+    "wide": ("wider 32x32 and 64x64 stages (64, 32 channels), same z",
+             {"channels": (128, 128, 64, 64, 32)}, 0.57),
+}
+BATCH = 32
+DOC = Path(__file__).resolve().parent.parent / "docs" / "pggan_design.md"
+
+
+def arm_recipe(name: str, budget: int, runs: Path) -> PGGANRecipe:
+    """The arm's recipe: its share of ``budget`` steps, phases a tenth of them."""
+    steps = round(budget * ARMS[name][2])
+    return PGGANRecipe.from_options(steps=steps, batch_size=BATCH, phase_steps=max(1, steps // 10),
+                                    out=str(runs / name), data=DataSpec(), **ARMS[name][1])
+
+
+def trained_arm(name: str, budget: int, runs: Path) -> tuple[torch.nn.Module, float]:
+    """The arm's averaged generator, trained (or resumed) to its steps, and the CPU seconds
+    its training used in all (kept in the run folder across resumptions)."""
+    recipe = arm_recipe(name, budget, runs)
+    spent_file = runs / name / "cpu_seconds.json"
+    spent = json.loads(spent_file.read_text())["cpu_seconds"] if spent_file.exists() else 0.0
+    start = time.process_time()
+    generator = recipe.run().model
+    spent += time.process_time() - start
+    with atomic_path(spent_file) as tmp:
+        tmp.write_text(json.dumps({"cpu_seconds": spent, "steps": recipe.train.steps}))
+    return generator, spent
+
+
+def design_table(arms: list[str], budget: int, runs: Path, judge: Judge,
+                 samples: int) -> tuple[list[dict], dict[str, torch.nn.Module]]:
+    """One row of scores per arm, and the arms' generators."""
+    rows, generators = [], {}
+    for name in arms:
+        generators[name], spent = trained_arm(name, budget, runs)
+        generator = generators[name]
+        codes, reading = read_samples(generator, judge, samples, seed=1)
+        scores = edit_scores(generator, judge, codes, reading, EDITS)
+        rows.append({"arm": name, "steps": arm_recipe(name, budget, runs).train.steps, "CPU min": spent / 60,
+                     **{key: scores[key] for key in ("smile separability", "narrow eyes separability",
+                                                     "pose separability", "smile success at 1", "smile success at 2",
+                                                     "narrow eyes success at 1", "pose success at 1",
+                                                     "identity change", "edited FD ratio", "frechet")}})
+        print(plot.text_table(rows[-1:], FORMATS), flush=True)
+    return rows, generators
+
+
+def boundary_inputs_table(name: str, generator: torch.nn.Module, judge: Judge, many: int) -> list[dict]:
+    """The SVM's separability on the arm ``name``'s generator with probabilities or factor
+    readings, on 10,000 samples or ``many``."""
+    codes, reading = read_samples(generator, judge, many, seed=1)
+    rows = []
+    for n in sorted({min(10_000, many), many}):
+        for kind in ("probabilities", "factor readings"):
+            row = {"arm": name, "samples": n, "scores": kind}
+            for spec in EDITS:
+                values = (probability_scores(judge, reading, spec) if kind == "probabilities"
+                          else judge.value(reading, spec))
+                row[f"{spec.name} separability"] = separability(codes[:n], values[:n], spec)
+            rows.append(row)
+    return rows
+
+
+FORMATS = {"CPU": ".0f", "smile": ".0%", "narrow": ".0%", "pose": ".0%", "identity": ".3f", "edited": ".2f",
+           "frechet": ".1f"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated, of {', '.join(ARMS)}")
+    parser.add_argument("--budget", type=int, default=2500, help="steps of the cheapest arm")
+    parser.add_argument("--samples", type=int, default=20_000, help="samples scored per arm")
+    parser.add_argument("--many", type=int, default=100_000, help="samples of the boundary-inputs comparison")
+    parser.add_argument("--runs", type=Path, default=cache_dir() / "pggan-design")
+    args = parser.parse_args()
+    arms = args.arms.split(",")
+    held_out = face_data("test", n=2000, size=64, seed=0)
+    judge = Judge(classifier_on_data(64), held_out.images(slice(None)))
+    rows, generators = design_table(arms, args.budget, args.runs, judge, args.samples)
+    best = max(rows, key=lambda row: row["smile separability"] + row["smile success at 1"])["arm"]
+    inputs = boundary_inputs_table(best, generators[best], judge, args.many)
+    print(plot.text_table(rows, FORMATS))
+    print(plot.text_table(inputs, FORMATS))
+    command = f"python benchmarks/pggan_design.py --arms {args.arms} --budget {args.budget} --samples {args.samples}"
+    DOC.write_text(f"# PGGAN designs at equal CPU budget (issue 48)\n\nGenerated by `{command}`; "
+                   f"{held_out.describe()} as the judge's real faces.\n\n"
+                   + "\n".join(f"- `{name}`: {ARMS[name][0]}" for name in arms)
+                   + "\n\n" + plot.markdown_table(rows, FORMATS)
+                   + f"\n\nThe SVM's inputs on the best arm (`{best}`):\n\n" + plot.markdown_table(inputs, FORMATS) + "\n")
+    print(f"wrote {DOC}")
+
+
+if __name__ == "__main__":
+    torch.manual_seed(0)
+    main()
