@@ -13,17 +13,11 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 @pytest.fixture(scope="session")
-def shared_fixtures():
-    """``../shared/fixtures`` beside the clone (as in CI); skipped only outside CI."""
-    import os
+def fixtures():
+    """``tests/fixtures``: files of public projects the tests compare against (see its README)."""
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-    if not path.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"{path} is missing: CI must run with ../shared beside the clone")
-        pytest.skip(f"{path} not present (clone beside the shared folder to run this test)")
-    return path
+    return Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(scope="session")

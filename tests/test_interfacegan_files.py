@@ -13,8 +13,8 @@ from common.models.pggan import load_interfacegan_boundaries
 from common.weights import DownloadError, fetch_all, sha256_of
 
 
-def test_each_published_boundary_has_an_entry_with_its_hash(shared_fixtures):
-    published = sorted(shared_fixtures.glob("interfacegan_boundaries/*.npy"))
+def test_each_published_boundary_has_an_entry_with_its_hash(fixtures):
+    published = sorted(fixtures.glob("interfacegan_boundaries/*.npy"))
     entries = {item.name: item for item in interfacegan_downloads()[1:]}
     assert sorted(entries) == [path.name for path in published]
     for path in published:
@@ -22,9 +22,9 @@ def test_each_published_boundary_has_an_entry_with_its_hash(shared_fixtures):
         assert entries[path.name].urls[0].endswith(f"/boundaries/{path.name}")
 
 
-def test_the_boundaries_download_over_http_are_checked_and_load(shared_fixtures, http_server, tmp_path):
+def test_the_boundaries_download_over_http_are_checked_and_load(fixtures, http_server, tmp_path):
     served, base = http_server
-    for path in shared_fixtures.glob("interfacegan_boundaries/*.npy"):
+    for path in fixtures.glob("interfacegan_boundaries/*.npy"):
         shutil.copy(path, served / path.name)
     items = [replace(item, urls=(f"{base}/{item.name}",)) for item in interfacegan_downloads(tmp_path)[1:]]
     paths = fetch_all(items)
@@ -34,7 +34,7 @@ def test_the_boundaries_download_over_http_are_checked_and_load(shared_fixtures,
     assert all(abs(float(vector.norm()) - 1) < 1e-6 for vector in boundaries.values())
 
 
-def test_one_call_tries_every_file_and_names_each_one_that_failed(shared_fixtures, tmp_path):
+def test_one_call_tries_every_file_and_names_each_one_that_failed(fixtures, tmp_path):
     tried = []
 
     def only_boundaries(url: str, target) -> None:
@@ -42,7 +42,7 @@ def test_one_call_tries_every_file_and_names_each_one_that_failed(shared_fixture
         name = url.rsplit("/", 1)[-1]
         if not name.endswith(".npy"):
             raise OSError("no network here")
-        content = (shared_fixtures / "interfacegan_boundaries" / name).read_bytes()
+        content = (fixtures / "interfacegan_boundaries" / name).read_bytes()
         target.write_bytes(content if "smile" not in name else content[:-8] + b"\0" * 8)   # smile: damaged
 
     with pytest.raises(DownloadError) as error:

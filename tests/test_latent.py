@@ -12,8 +12,8 @@ def _boundaries(folder):
     return {p.name: torch.from_numpy(np.load(p)[0]) for p in folder.glob("*.npy")}
 
 
-def test_condition_reproduces_every_interfacegan_conditional_boundary(shared_fixtures):
-    boundaries = _boundaries(shared_fixtures / "interfacegan_boundaries")
+def test_condition_reproduces_every_interfacegan_conditional_boundary(fixtures):
+    boundaries = _boundaries(fixtures / "interfacegan_boundaries")
     conditional = [n for n in boundaries if "_c_" in n]
     assert len(conditional) >= 9
     for name in conditional:

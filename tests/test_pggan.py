@@ -15,10 +15,10 @@ def _load(folder, name):
 
 
 @pytest.fixture(scope="module")
-def tiny(shared_fixtures):
+def tiny(fixtures):
     generator = PGGANGenerator(TINY)
-    generator.load_state_dict(_load(shared_fixtures, "pggan_tiny16_state_dict.pth"), strict=True)
-    return generator.eval(), _load(shared_fixtures, "pggan_tiny16_expected.pth")
+    generator.load_state_dict(_load(fixtures, "pggan_tiny16_state_dict.pth"), strict=True)
+    return generator.eval(), _load(fixtures, "pggan_tiny16_expected.pth")
 
 
 @pytest.mark.parametrize("lod", [0, 1])
@@ -46,8 +46,8 @@ def test_fractional_lod_fades_between_levels(tiny):
         assert torch.allclose(generator(z, lod=0.999), generator(z, lod=1), atol=1e-2)
 
 
-def test_the_1024_layout_matches_interfacegans_file(shared_fixtures):
-    layout = json.loads((shared_fixtures / "interfacegan_pggan" / "pggan_celebahq_1024_layout.json").read_text())
+def test_the_1024_layout_matches_interfacegans_file(fixtures):
+    layout = json.loads((fixtures / "interfacegan_pggan" / "pggan_celebahq_1024_layout.json").read_text())
     with torch.device("meta"):
         generator = PGGANGenerator(PGGANConfig())
     ours = {k: list(v.shape) for k, v in generator.state_dict().items()}
@@ -78,13 +78,13 @@ def test_inversion_lowers_the_reconstruction_error(tiny):
         invert(generator, torch.zeros(1, 3, 32, 32))
 
 
-def test_missing_or_wrong_real_weights_give_clear_errors(tmp_path, shared_fixtures):
+def test_missing_or_wrong_real_weights_give_clear_errors(tmp_path, fixtures):
     from common.models.pggan import load_interfacegan_pggan
     from common.weights import WeightsError
 
     with pytest.raises(WeightsError, match=r"not found.*InterFaceGAN.*dropbox"):
         load_interfacegan_pggan(tmp_path / "pggan_celebahq.pth")
-    tiny = shared_fixtures / "interfacegan_pggan" / "pggan_tiny16_state_dict.pth"
+    tiny = fixtures / "interfacegan_pggan" / "pggan_tiny16_state_dict.pth"
     with pytest.raises(WeightsError, match="is not InterFaceGAN's pggan_celebahq.pth"):
         load_interfacegan_pggan(tiny)
     broken = tmp_path / "broken.pth"
@@ -93,21 +93,21 @@ def test_missing_or_wrong_real_weights_give_clear_errors(tmp_path, shared_fixtur
         load_interfacegan_pggan(broken)
 
 
-def test_registry_replaces_a_wrong_file_only_with_a_checked_one(tmp_path, shared_fixtures):
+def test_registry_replaces_a_wrong_file_only_with_a_checked_one(tmp_path, fixtures):
     from dataclasses import replace
 
     from common.models.pggan import PGGAN_CELEBAHQ
     from common.weights import DownloadError, fetch
 
     item = replace(PGGAN_CELEBAHQ, destination=tmp_path / "pggan_celebahq.pth")
-    tiny = shared_fixtures / "interfacegan_pggan" / "pggan_tiny16_state_dict.pth"
+    tiny = fixtures / "interfacegan_pggan" / "pggan_tiny16_state_dict.pth"
     with pytest.raises(DownloadError, match=r"(?s)is not InterFaceGAN's.*put it at"):
         fetch(item, getter=lambda url, target: target.write_bytes(tiny.read_bytes()))
     assert list(tmp_path.iterdir()) == []
 
 
-def test_published_boundaries_load_by_name(shared_fixtures):
-    boundaries = load_interfacegan_boundaries(shared_fixtures / "interfacegan_boundaries")
+def test_published_boundaries_load_by_name(fixtures):
+    boundaries = load_interfacegan_boundaries(fixtures / "interfacegan_boundaries")
     assert {"smile", "pose", "age", "gender", "eyeglasses", "age_c_gender"} <= set(boundaries)
     assert all(b.shape == (512,) for b in boundaries.values())
     assert boundaries["smile"].norm() == pytest.approx(1.0, abs=1e-3)

@@ -118,3 +118,14 @@ def test_readme_gives_the_celeba_commands_the_training_plan_times():
         assert recipe.command in readme
         assert f"--steps {recipe.steps}" in recipe.command
         assert ("--batch-size" not in recipe.command and recipe.batch == 64) or f"--batch-size {recipe.batch}" in recipe.command
+
+
+def test_nothing_in_the_repository_points_outside_it():
+    """A public clone stands alone: no tracked file reads or cites ``../shared`` (the
+    fixtures the tests compare against live in ``tests/fixtures``)."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    outside = [name for name in tracked if name.endswith((".py", ".md", ".ipynb", ".toml", ".yml", ".cfg", "Makefile"))
+               and "../shared" in (ROOT / name).read_text(errors="ignore")
+               and name != "tests/test_project_files.py"]
+    assert outside == []
+    assert (ROOT / "tests" / "fixtures" / "interfacegan_pggan" / "pggan_tiny16_state_dict.pth").is_file()

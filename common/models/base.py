@@ -1,4 +1,4 @@
-"""The one interface every model in this project implements (see ../shared/DESIGN.md)."""
+"""The one interface every model in this project implements."""
 
 from __future__ import annotations
 
