@@ -12,6 +12,8 @@ import hashlib
 import json
 import math
 import os
+import socket
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -295,10 +297,26 @@ class Download:
 
 
 class DownloadError(RuntimeError):
-    """Every URL failed; the message names the file and where to put it by hand."""
+    """Every URL failed; the message names the file and where to put it by hand.
+    ``unreachable``: no server could be reached at all (offline), not a refusal or a bad file."""
+
+    def __init__(self, message: str, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
-def _http_get(url: str, target: Path, timeout: float = 60.0) -> None:
+TIMEOUT_S = 10.0     # per connection and read: offline, a fetch fails in seconds
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether ``error`` means the server was never reached (no network, no DNS, refused,
+    timed out) rather than an HTTP answer or a wrong file."""
+    if isinstance(error, urllib.error.HTTPError):
+        return False
+    return isinstance(error, (urllib.error.URLError, ConnectionError, TimeoutError, socket.gaierror))
+
+
+def _http_get(url: str, target: Path, timeout: float = TIMEOUT_S) -> None:
     with urllib.request.urlopen(url, timeout=timeout) as response, open(target, "wb") as f, \
             tqdm(total=int(response.headers.get("Content-Length") or 0) or None, unit="B", unit_scale=True,
                  desc=target.name.removesuffix(".part"), leave=False) as bar:
@@ -314,11 +332,12 @@ def _gdown_get(url: str, target: Path) -> None:
         raise OSError("Google Drive refused the download (often its daily quota)")
 
 
-def fetch(item: Download, getter: Callable[[str, Path], None] | None = None) -> Path:
+def fetch(item: Download, getter: Callable[[str, Path], None] | None = None, offline: bool = False) -> Path:
     """Make sure ``item.destination`` holds the right file, downloading it if needed.
 
     Each URL is tried in turn (gdown for Google Drive, plain HTTP otherwise) into a
     temporary file; only a file that passes ``item.check`` is renamed into place.
+    ``offline``: a file not in place is not tried (a ``DownloadError`` says where to put it).
     """
     if item.sha256 is None and item.validate is None:
         raise ValueError(f"registry entry {item.name} has neither a sha256 nor a validate check")
@@ -328,7 +347,11 @@ def fetch(item: Download, getter: Callable[[str, Path], None] | None = None) -> 
             return item.destination
         except ValueError:
             pass  # a wrong or damaged file: download again (it is replaced only if the new one checks)
-    reasons = []
+    expected = f" (sha256 {item.sha256})" if item.sha256 else ""
+    by_hand = f"Get it by hand: {item.manual}\nand put it at {item.destination}{expected}."
+    if offline:
+        raise DownloadError(f"{item.name} was not tried (no server could be reached).\n{by_hand}", unreachable=True)
+    reasons, errors = [], []
     for url in item.urls:
         get = getter or (_gdown_get if "drive.google.com" in url else _http_get)
         try:
@@ -338,24 +361,28 @@ def fetch(item: Download, getter: Callable[[str, Path], None] | None = None) -> 
             return item.destination
         except Exception as error:  # every failure is reported together below
             reasons.append(f"{url}: {type(error).__name__}: {error}")
-    expected = f" (sha256 {item.sha256})" if item.sha256 else ""
-    raise DownloadError(f"could not download {item.name}:\n  " + "\n  ".join(reasons)
-                        + f"\nGet it by hand: {item.manual}\nand put it at {item.destination}{expected}.")
+            errors.append(error)
+    raise DownloadError(f"could not download {item.name}:\n  " + "\n  ".join(reasons) + f"\n{by_hand}",
+                        unreachable=all(unreachable(error) for error in errors))
 
 
 def fetch_all(items: Sequence[Download], getter: Callable[[str, Path], None] | None = None) -> list[Path]:
     """``fetch`` each of ``items`` under one progress bar (files already in place and
-    correct are kept); every failure is reported together at the end.
+    correct are kept); every failure is reported together at the end. Once a file's
+    servers cannot be reached at all, the rest are not tried (offline, the call fails in
+    seconds, naming every missing file).
 
     Raises:
         DownloadError: one or more items could not be fetched (each one named, with how
             to get it by hand); the others are in place."""
-    paths, failures = [], []
+    paths, failures, offline = [], [], False
     for item in tqdm(items, desc="downloads", unit="file"):
         try:
-            paths.append(fetch(item, getter))
+            paths.append(fetch(item, getter, offline))
         except DownloadError as error:
             failures.append(str(error))
+            offline = offline or error.unreachable
     if failures:
-        raise DownloadError(f"{len(failures)} of {len(items)} files could not be fetched:\n\n" + "\n\n".join(failures))
+        raise DownloadError(f"{len(failures)} of {len(items)} files could not be fetched:\n\n" + "\n\n".join(failures),
+                            unreachable=offline)
     return paths

@@ -8,9 +8,13 @@ from dataclasses import replace
 
 import pytest
 
-from common.models.interfacegan_files import (BOUNDARY_SHA256, fetch_interfacegan, interfacegan_downloads)
-from common.models.pggan import load_interfacegan_boundaries
-from common.weights import DownloadError, fetch_all, sha256_of
+import socket
+import urllib.error
+
+from common.models.interfacegan_files import (BOUNDARY_SHA256, fetch_interfacegan, interfacegan_downloads,
+                                              interfacegan_paths)
+from common.models.pggan import load_interfacegan_boundaries, load_interfacegan_pggan
+from common.weights import DownloadError, WeightsError, fetch_all, sha256_of
 
 
 def test_each_published_boundary_has_an_entry_with_its_hash(fixtures):
@@ -55,3 +59,41 @@ def test_one_call_tries_every_file_and_names_each_one_that_failed(fixtures, tmp_
     folder = tmp_path / "interfacegan_boundaries"
     assert len(list(folder.iterdir())) == len(BOUNDARY_SHA256) - 1     # nothing half-written, smile left out
     assert not (tmp_path / "pggan_celebahq.pth").exists()
+
+
+def test_offline_one_unreachable_server_ends_the_tries_and_every_file_is_named(tmp_path):
+    tried = []
+
+    def no_network(url: str, target) -> None:
+        tried.append(url)
+        raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+
+    with pytest.raises(DownloadError) as error:
+        fetch_interfacegan(tmp_path, getter=no_network)
+    message = str(error.value)
+    assert len(tried) == 1                                 # the generator's one URL; the boundaries not tried
+    assert message.startswith("16 of 16 files could not be fetched")
+    for item in interfacegan_downloads(tmp_path):
+        assert item.name in message and str(item.destination) in message
+    assert message.count("was not tried (no server could be reached)") == 15
+
+
+def test_a_closed_port_fails_at_once_as_unreachable(tmp_path):
+    with socket.socket() as probe:                          # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    item = replace(interfacegan_downloads(tmp_path)[1], urls=(f"http://127.0.0.1:{port}/x.npy",))
+    with pytest.raises(DownloadError) as error:
+        fetch_all([item, *interfacegan_downloads(tmp_path)[2:4]])
+    assert error.value.unreachable and "3 of 3 files" in str(error.value)
+    assert str(error.value).count("was not tried") == 2
+
+
+def test_the_notebook_the_fetcher_and_the_loader_agree_on_the_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("FES_WEIGHTS_DIR", str(tmp_path))
+    generator, boundaries = interfacegan_paths()
+    assert generator == tmp_path.resolve() / "pggan_celebahq.pth" and boundaries.parent == tmp_path.resolve()
+    downloads = interfacegan_downloads()
+    assert downloads[0].destination == generator and all(d.destination.parent == boundaries for d in downloads[1:])
+    with pytest.raises(WeightsError, match=f"{generator} not found"):
+        load_interfacegan_pggan()

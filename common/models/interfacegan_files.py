@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from ..weights import Download, fetch_all, weights_dir
-from .pggan import BOUNDARIES_URL, PGGAN_CELEBAHQ
+from ..weights import Download, fetch_all
+from .pggan import BOUNDARIES_URL, PGGAN_CELEBAHQ, celebahq_path
 
 RAW_BOUNDARIES = "https://raw.githubusercontent.com/genforce/interfacegan/master/boundaries"
 BOUNDARY_FOLDER = "interfacegan_boundaries"   # inside the weights folder
@@ -42,12 +42,20 @@ def boundary_download(name: str, folder: Path) -> Download:
                     destination=folder / BOUNDARY_FOLDER / file, manual=f"{BOUNDARIES_URL} ({file})")
 
 
+def interfacegan_paths(folder: Path | None = None) -> tuple[Path, Path]:
+    """(the generator file, the boundaries' folder) in ``folder`` (default the weights
+    folder, ``FES_WEIGHTS_DIR`` when set), absolute: where ``fetch_interfacegan`` puts them
+    and the loaders and notebook 03 look for them."""
+    generator = celebahq_path(folder)
+    return generator, generator.parent / BOUNDARY_FOLDER
+
+
 def interfacegan_downloads(folder: Path | None = None) -> tuple[Download, ...]:
     """The generator and every boundary, with destinations in ``folder`` (default the
     weights folder)."""
-    folder = folder or weights_dir()
-    generator = replace(PGGAN_CELEBAHQ, destination=folder / PGGAN_CELEBAHQ.destination.name)
-    return (generator, *(boundary_download(name, folder) for name in BOUNDARY_SHA256))
+    generator_path, boundaries = interfacegan_paths(folder)
+    generator = replace(PGGAN_CELEBAHQ, destination=generator_path)
+    return (generator, *(boundary_download(name, boundaries.parent) for name in BOUNDARY_SHA256))
 
 
 def fetch_interfacegan(folder: Path | None = None,

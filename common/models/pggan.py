@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..weights import WEIGHTS_DIR, Download, WeightsError, load_foreign_pth
+from ..weights import WEIGHTS_DIR, Download, WeightsError, load_foreign_pth, weights_dir
 from .base import on_model_device
 
 
@@ -267,13 +267,20 @@ def load_interfacegan_boundaries(folder: str | Path, latent_dim: int = 512) -> d
 CELEBAHQ_URL = "https://www.dropbox.com/s/t74z87pk3cf8ny7/pggan_celebahq.pth?dl=1"
 
 
+def celebahq_path(folder: Path | None = None) -> Path:
+    """Where InterFaceGAN's generator file lives: ``folder`` (default the weights folder,
+    ``FES_WEIGHTS_DIR`` when set) ``/pggan_celebahq.pth``, as an absolute path."""
+    return (Path(folder) if folder is not None else weights_dir()).resolve() / "pggan_celebahq.pth"
+
+
 def load_interfacegan_pggan(path: str | Path | None = None) -> PGGANGenerator:
     """InterFaceGAN's PGGAN CelebA-HQ generator (1024x1024, latent 512) from its published
-    ``pggan_celebahq.pth``, loaded safely (``weights_only``) and strictly, in eval mode."""
-    path = Path(path) if path is not None else PGGAN_CELEBAHQ.destination
+    ``pggan_celebahq.pth`` (default ``celebahq_path()``), loaded safely (``weights_only``)
+    and strictly, in eval mode."""
+    path = Path(path).resolve() if path is not None else celebahq_path()
     if not path.exists():
         raise WeightsError(f"{path} not found: it is InterFaceGAN's PGGAN CelebA-HQ generator (about 90 MB). "
-                           f"Fetch it with common.weights.fetch(common.models.pggan.PGGAN_CELEBAHQ), or "
+                           f"Fetch it with common.models.interfacegan_files.fetch_interfacegan(), or "
                            f"download {CELEBAHQ_URL} by hand and save it as {path}.")
     state = load_foreign_pth(path)
     generator = PGGANGenerator(PGGANConfig())
