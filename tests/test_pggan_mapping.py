@@ -54,6 +54,9 @@ def test_the_recipe_records_and_rebuilds_the_design():
     rebuilt = PGGANRecipe.from_blocks(block, recipe.train_block() | recipe.loss_block())
     assert rebuilt.gan == recipe.gan
     assert "mapping_layers" not in PGGANRecipe.from_options(steps=30).model_block()   # today's file keeps its record
+    from common.train.__main__ import build_parser, recipe_from_arguments
+    parsed = recipe_from_arguments(build_parser().parse_args(recipe.command().split()[3:]))
+    assert parsed.gan == recipe.gan and parsed.train.steps == 30       # the recorded command rebuilds it
     with pytest.raises(RecipeError, match="64x64 generator has 5 levels"):
         PGGANRecipe.from_options(steps=30, channels=(64, 32))
 

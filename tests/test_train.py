@@ -163,3 +163,35 @@ def test_mixed_precision_is_bf16_on_native_gpus_fp16_on_older_ones_and_off_on_th
     assert mixed_precision(torch.device("cuda")) == torch.float16          # a T4: bf16 only emulated
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
     assert mixed_precision(torch.device("cuda")) == torch.bfloat16
+
+
+def test_amp_off_means_fp32_even_on_a_gpu_and_the_command_line_says_so(monkeypatch):
+    from common.train.__main__ import build_parser, recipe_from_arguments
+    from common.train.loop import mixed_precision
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    assert mixed_precision(torch.device("cuda"), amp=False) is None
+    args = build_parser().parse_args(["vae", "--steps", "3", "--amp", "off"])
+    assert recipe_from_arguments(args).train.amp is False
+    assert recipe_from_arguments(build_parser().parse_args(["vae", "--steps", "3"])).train.amp is True
+
+
+def test_the_r1_penalty_is_the_same_under_a_gradient_scale_and_in_bf16():
+    """PyTorch's AMP recipe for gradient penalties: the scaled gradient, unscaled, gives the
+    penalty of fp32 (a scale of 2^16 changes nothing but rounding); under CPU bf16 autocast
+    the penalty stays finite and near fp32's."""
+    from common.models.pggan_training import Discriminator, r1_penalty
+    from common.train.loop import gradient_scaling
+
+    torch.manual_seed(0)
+    d = Discriminator((16, 16, 8))
+    real = (torch.rand(8, 3, 16, 16) * 2 - 1).requires_grad_(True)
+
+    def penalty(scale=1.0, bf16=False):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16), gradient_scaling(scale):
+            return r1_penalty(d(real, 0.0), real).item()
+
+    plain = penalty()
+    assert plain > 0 and penalty(2.0 ** 16) == pytest.approx(plain, rel=1e-4)
+    low = penalty(bf16=True)
+    assert math.isfinite(low) and low == pytest.approx(plain, rel=0.1)

@@ -27,6 +27,7 @@ from torch.func import functional_call
 from ..arithmetic import decode_faces
 from ..data.synthfaces import SynthFaces
 from ..metrics import classifier_frechet
+from ..train.loop import gradient_scale
 from .pggan import PGGANConfig, PGGANGenerator, WScale
 
 GP_WEIGHT = 10.0
@@ -129,8 +130,7 @@ class ProgressiveGAN(nn.Module):
         else:
             real = real.detach().requires_grad_(True)
             d_real = self.discriminator(real, lod)
-            grad, = torch.autograd.grad(d_real.sum(), real, create_graph=True)
-            penalty = grad.flatten(1).pow(2).sum(dim=1).mean()
+            penalty = r1_penalty(d_real, real)
             d_loss = F.softplus(d_fake).mean() + F.softplus(-d_real).mean() + R1_WEIGHT / 2 * penalty
             g_loss = F.softplus(-d_fake_for_g).mean()
         metrics = {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "lod": lod,
@@ -152,11 +152,25 @@ def _at_level(images: Tensor, lod: float, levels: int) -> Tensor:
     return out + fade * (level(low + 1) - out) if fade > 0 else out
 
 
+def input_gradient(scores: Tensor, images: Tensor) -> Tensor:
+    """``d sum(scores) / d images`` ``[N,3,H,W]`` in fp32, kept in the graph for a penalty.
+    Under an fp16 gradient scaler the sum is scaled before ``autograd.grad`` and the
+    gradient unscaled after (PyTorch's AMP recipe for gradient penalties)."""
+    scale = gradient_scale()
+    grad, = torch.autograd.grad(scores.sum() * scale, images, create_graph=True)
+    return grad.float() / scale
+
+
+def r1_penalty(d_real: Tensor, real: Tensor) -> Tensor:
+    """R1: mean over real images of ``||grad_x D(x)||^2``."""
+    return input_gradient(d_real, real).flatten(1).pow(2).sum(dim=1).mean()
+
+
 def _gradient_penalty(discriminator: Discriminator, real: Tensor, fake: Tensor, lod: float) -> Tensor:
     """WGAN-GP: ``(||grad D(x_mix)|| - 1)^2`` on random blends of real and fake images."""
     alpha = torch.rand(len(real), 1, 1, 1, device=real.device)
     mixed = (real + alpha * (fake - real)).requires_grad_(True)
-    grad, = torch.autograd.grad(discriminator(mixed, lod).sum(), mixed, create_graph=True)
+    grad = input_gradient(discriminator(mixed, lod), mixed)
     return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
 
 

@@ -144,7 +144,8 @@ class Recipe:
                            crop="none" if self.data.crop is None else self.data.crop)
         words = [f"--{key.replace('_', '-')}" if value is True
                  else f"--{key.replace('_', '-')} {value:g}" if isinstance(value, float)
-                 else f"--{key.replace('_', '-')} {value}" for key, value in options.items()]
+                 else f"--{key.replace('_', '-')} {','.join(map(str, value))}" if isinstance(value, (tuple, list))
+                 else f"--{key.replace('_', '-')} {value}" for key, value in options.items() if value is not False]
         return " ".join(["python -m common.train", self.model_name, *words])
 
     def describe(self) -> str:

@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="glow: condition the top prior on the data's attributes (the Glow paper's "
                              "class-conditional model; ships as glow_cond_SIZE)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
+    parser.add_argument("--amp", choices=("on", "off"), default="on",
+                        help="mixed precision on a GPU (bf16, or fp16 with a gradient scaler); off: fp32 (CPU: always fp32)")
     parser.add_argument("--save", action="store_true", help="ship the result with the manifest in --weights-dir")
     parser.add_argument("--weights-dir", type=Path, default=None,
                         help="where --save writes (default: FES_WEIGHTS_DIR, else the clone's weights/)")
@@ -105,7 +107,7 @@ def recipe_from_arguments(args: argparse.Namespace) -> Recipe:
                                               seed=args.seed, out=args.out, device=args.device, data=data, **own)
     if args.out is None:
         recipe = replace(recipe, train=replace(recipe.train, out=f"runs/{recipe.weights_name().split('.')[0]}"))
-    return recipe
+    return replace(recipe, train=replace(recipe.train, amp=args.amp == "on"))
 
 
 MACHINE_OPTIONS = ("--out", "--weights-dir")   # where this machine keeps files: not part of a recorded command

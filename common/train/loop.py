@@ -20,7 +20,9 @@ import copy
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,7 @@ class TrainConfig:
     out: str | None = None        # folder for checkpoint.pt; None: no checkpoints
     device: str | None = None     # None: CUDA when present
     progress: bool = True
+    amp: bool = True              # mixed precision on a GPU (``mixed_precision``); False: fp32 everywhere
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every"):
@@ -114,17 +117,39 @@ class TrainingInterrupted(RuntimeError):
         self.step, self.checkpoint, self.saved_step = step, checkpoint, saved_step
 
 
-def mixed_precision(device: torch.device) -> torch.dtype | None:
+def mixed_precision(device: torch.device, amp: bool = True) -> torch.dtype | None:
     """The autocast type on ``device``: bf16 where the GPU computes it natively (Ampere and
     later), fp16 with a gradient scaler on older GPUs such as Colab's T4 (which only
-    emulates bf16, slowly); None (full precision) on the CPU."""
-    if device.type != "cuda":
+    emulates bf16, slowly); None (full precision) on the CPU or with ``amp`` off."""
+    if device.type != "cuda" or not amp:
         return None
     try:
         native = torch.cuda.is_bf16_supported(including_emulation=False)
     except TypeError:                     # torch before the including_emulation argument
         native = torch.cuda.get_device_capability(device)[0] >= 8
     return torch.bfloat16 if native else torch.float16
+
+
+_GRADIENT_SCALE: ContextVar[float] = ContextVar("gradient_scale", default=1.0)
+
+
+def gradient_scale() -> float:
+    """The fp16 gradient scaler's scale during a training step (1.0 without one). A loss
+    that takes gradients itself (a gradient penalty) multiplies by it before
+    ``autograd.grad`` and divides the gradients by it after, as PyTorch's AMP recipe for
+    gradient penalties does, so that fp16 gradients neither underflow nor reach the
+    penalty scaled."""
+    return _GRADIENT_SCALE.get()
+
+
+@contextmanager
+def gradient_scaling(scale: float) -> Iterator[None]:
+    """Within the block, ``gradient_scale()`` is ``scale``."""
+    token = _GRADIENT_SCALE.set(scale)
+    try:
+        yield
+    finally:
+        _GRADIENT_SCALE.reset(token)
 
 
 def learning_rate(config: TrainConfig, step: int) -> float:
@@ -266,7 +291,9 @@ class Optimisation:
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
         device_type = next(self.model.parameters()).device.type
-        with torch.autocast(device_type, dtype=self.precision or torch.bfloat16, enabled=self.precision is not None):
+        scale = float(self.scaler.get_scale()) if self.scaler.is_enabled() else 1.0
+        with torch.autocast(device_type, dtype=self.precision or torch.bfloat16, enabled=self.precision is not None), \
+                gradient_scaling(scale):
             loss, metrics = loss_fn(self.net, batch, step)
         value = loss.detach().float()
         if self.world > 1:
@@ -330,7 +357,7 @@ def _train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainCon
         saved_step = step
         model.to(device)
     net = DistributedDataParallel(model, device_ids=[device.index] if cuda else None) if world > 1 else model
-    precision = mixed_precision(device)
+    precision = mixed_precision(device, config.amp)
     optimisation = Optimisation(net, model, optimizer, precision,
                                 torch.amp.GradScaler("cuda", enabled=precision == torch.float16), world)
     model.train()
