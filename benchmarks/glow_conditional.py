@@ -29,7 +29,8 @@ from common import face_data
 from common.arithmetic import encode_faces
 from common.models.glow import Glow, load_glow
 from common.recipes import GlowRecipe
-from common.scoreboard import Direction, Judge, edits_for, faces_to_edit, group_directions
+from common.direction import Direction, from_step
+from common.scoreboard import Judge, edits_for, faces_to_edit, group_directions
 from common.trained import classifier_on_data
 
 PRIOR_EDITS = {"smile": "Smiling", "narrow eyes": "Narrow_Eyes"}   # the attribute each edit conditions on
@@ -50,7 +51,7 @@ def prior_direction(glow: Glow, attribute: str, train=None) -> Direction:
     """The prior shift of ``attribute``; given ``train`` (``FaceData``), between the mean
     attributes of its faces with and without it."""
     shift = glow.prior_shift(attribute) if train is None else glow.group_prior_shift(attribute, train.attributes)
-    return Direction(shift / shift.norm(), float(shift.norm()))
+    return from_step(attribute, shift)
 
 
 def main() -> None:

@@ -24,7 +24,8 @@ from torch import Tensor, nn
 
 from common import face_data
 from common.arithmetic import encode_faces
-from common.scoreboard import Direction, Judge, edits_for, faces_to_edit, group_directions
+from common.direction import Direction
+from common.scoreboard import Judge, edits_for, faces_to_edit, group_directions
 from common.trained import classifier_on_data, glow_on_data
 
 
@@ -74,7 +75,7 @@ def main() -> None:
                 scores = judge.score(model, start, direction, spec, strength)
                 realism = f"{scores['realism (FD)']:.1f} / {scores['realism before (FD)']:.1f}"
                 with torch.no_grad():
-                    moved = start + strength * direction.gap * direction.vector
+                    moved = direction.moved(start, strength)
                     pixels = torch.nan_to_num(model.reverse(moved) * 2.0, nan=float("inf")).abs()
                 print(f"{space:<6}{spec.name:<13}{strength:>9g}{scores['success']:>9.0%}"
                       f"{strength * scores['target change']:>+8.2f}{realism:>12}"
@@ -88,8 +89,8 @@ def main() -> None:
         start = codes[faces_to_edit(test, spec, args.faces)]
         whole = directions[spec.name]
         for level, (c, h, w) in enumerate(glow.shapes):
-            vector = glow.on_level(whole.gap * whole.vector, level)
-            part = Direction(vector / vector.norm(), float(vector.norm()))
+            vector = glow.on_level(whole.step, level)
+            part = Direction(spec.name, vector / vector.norm(), float(vector.norm()))
             scores = judge.score(glow, start, part, spec, strength)
             energy = (part.gap / whole.gap) ** 2
             print(f"{spec.name:<13}{level:>6}{f'{c}x{h}x{w}':>12}{energy:>8.0%}{scores['success']:>9.0%}"

@@ -16,6 +16,7 @@ import time
 import torch
 
 from common.config import peak_memory_mib
+from common.direction import along
 from common.models.pggan import SYNTH_PGGAN, PGGANConfig, PGGANGenerator, load_pggan
 from common.models.pggan_training import ProgressiveGAN, progressive_gan_loss
 from common.widgets import EditPanel, move_latency_ms, slider_latency
@@ -83,7 +84,7 @@ def main() -> None:
     for label, preview, budget, settle in (("preview 64 px", 64, None, 60_000), ("preview 256 px", 256, None, 60_000),
                                            ("adaptive preview, 150 ms budget", 64, 150, 60_000),
                                            ("full 1024 px", 64, None, 0)):   # a long settle: only previews timed
-        panel = EditPanel(big, {"a": torch.randn(big.latent_dim)}, display_size=256, preview_size=preview,
+        panel = EditPanel(big, [along("a", torch.randn(big.latent_dim), big.sample_latent(200, seed=0))], display_size=256, preview_size=preview,
                           preview_budget_ms=budget, settle_ms=settle)
         move_latency_ms(panel, 4)                          # warm-up (the adaptive panel finds its size here)
         times = sorted(move_latency_ms(panel, 8))

@@ -23,6 +23,7 @@ from common.data import SynthFaces  # noqa: E402
 from common.images import to_uint8  # noqa: E402
 from common.models import PCAFaces  # noqa: E402
 from common.models.classifier import load_classifier  # noqa: E402
+from common.direction import along  # noqa: E402
 from common.widgets import EditPanel, move_latency_ms  # noqa: E402
 
 MOVES = 60
@@ -61,7 +62,7 @@ def matplotlib_redraw_ms(panel: EditPanel) -> list[float]:
     direction = next(iter(panel.state.directions.values()))
     for k in range(MOVES):
         start = time.perf_counter()
-        face = panel.render(panel.state.base + (k % 20 - 10) * 0.3 * direction)
+        face = panel.render(direction.moved(panel.state.base, (k % 20 - 10) * 0.1))
         if panel.scorer is not None:
             panel.scorer(face[None])  # the same readout work as the panel
         fig, ax = plt.subplots(figsize=(3, 3))
@@ -83,7 +84,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, {MOVES} moves each")
     print(f"{'model':<32}{'panel median ms':>16}{'p90':>8}{'matplotlib ms':>15}{'speed-up':>10}")
     for name, (model, scorer) in setups.items():
-        directions = {"a": torch.randn(model.latent_dim), "b": torch.randn(model.latent_dim)}
+        codes = model.sample_latent(200, seed=0)
+        directions = [along(name, torch.randn(model.latent_dim), codes) for name in ("a", "b")]
         panel = EditPanel(model, directions, scorer=scorer)
         move_latency_ms(panel, MOVES)  # warm-up
         moves = move_latency_ms(panel, MOVES)

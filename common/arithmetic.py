@@ -1,7 +1,8 @@
 """The write-up's latent arithmetic and interpolation, for any ``LatentModel``.
 
 Arithmetic: encode N faces with A and N without; the attribute vector is
-``mean(z_with) - mean(z_without)``; add it, weighted by a strength, to faces without A.
+``mean(z_with) - mean(z_without)`` (``common.direction.mean_difference``); add it, weighted
+by a strength ``f`` (``z + f v``: ``f`` gaps), to faces without A.
 Interpolation: decode blends of two faces' codes (lerp or slerp).
 """
 
@@ -11,7 +12,8 @@ import torch
 from torch import Tensor
 
 from .config import model_device
-from .latent import attribute_direction, interpolate
+from .direction import Direction, mean_difference
+from .latent import interpolate
 from .models.base import LatentModel
 
 
@@ -37,23 +39,23 @@ def decode_faces(model: LatentModel, codes: Tensor, batch: int = 250) -> Tensor:
     return torch.cat([model.decode(codes[i:i + batch].to(device)).cpu() for i in range(0, len(codes), batch)])
 
 
-def group_vector(model: LatentModel, with_images: Tensor, without_images: Tensor,
-                 sample: bool = False, seed: int = 0) -> Tensor:
-    """The attribute vector ``mean(z_with) - mean(z_without)``, ``[D]``."""
+def group_direction(name: str, model: LatentModel, with_images: Tensor, without_images: Tensor,
+                    sample: bool = False, seed: int = 0) -> Direction:
+    """The mean difference of the two groups' codes, ``mean(z_with) - mean(z_without)``,
+    as a ``Direction`` (its gap is that vector's length)."""
     codes = torch.cat([encode_faces(model, with_images, sample, seed),
                        encode_faces(model, without_images, sample, seed + 1)])
-    labels = torch.arange(len(codes)) < len(with_images)
-    return attribute_direction(codes, labels)
+    return mean_difference(name, codes, torch.arange(len(codes)) < len(with_images))
 
 
 @torch.no_grad()
-def add_vector(model: LatentModel, images: Tensor, vector: Tensor, strengths: list[float],
+def add_vector(model: LatentModel, images: Tensor, direction: Direction, strengths: list[float],
                sample: bool = False, seed: int = 0) -> list[Tensor]:
-    """One row per face: ``decode(z + f * vector)`` for each strength ``f``; each row
-    ``[len(strengths),3,H,W]``."""
+    """One row per face: ``decode(z + f * gap * vector)`` for each strength ``f`` (in gaps);
+    each row ``[len(strengths),3,H,W]``."""
     codes = encode_faces(model, images, sample, seed)
     weights = torch.tensor(strengths, dtype=codes.dtype)[:, None]
-    return [model.decode(code[None] + weights * vector[None]) for code in codes]
+    return [model.decode(direction.moved(code[None], weights).to(model_device(model))) for code in codes]
 
 
 @torch.no_grad()

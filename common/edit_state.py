@@ -1,12 +1,12 @@
 """What a slider panel edits, without any widget: a base code, named directions, the
 slider positions, and the moves made since the face was set.
 
-A position is where the face sits along a direction: its coordinate (``latent.coordinate``)
-minus the direction's ``centre`` (the attribute's boundary, so 0 is "on the fence"), in
-the direction's ``unit`` (1 by default: latent distance; an attribute vector's length makes
-a position the strength ``f`` of the write-up's ``z + f v``). Moving a slider from its start
-position ``s0`` to ``s`` moves the code by ``(s - s0)`` times the direction's *step*: the
-unit direction times its unit, or, with the face's own vectors on (``set_own_vectors``:
+A position is where the face sits along a ``Direction`` (``Direction.position``): its
+coordinate minus the direction's ``centre`` (the attribute's boundary, so 0 is "on the
+fence"), in the direction's gaps (for an attribute vector, the strength ``f`` of the
+write-up's ``z + f v``). Moving a slider from its start position ``s0`` to ``s`` moves the
+code by ``(s - s0)`` times the direction's *step* (``Direction.step``, one gap along it),
+or, with the face's own vectors on (``set_own_vectors``:
 ``vectors_of(code)``, for example its look-alikes' attribute vectors), the face's own
 vector for that slider, so that one slider unit is one of the face's own gaps. With "keep
 other attributes" on, each step is conditioned on the others' (``latent.condition``, the
@@ -15,21 +15,20 @@ same length), so that their coordinates stay put. ``widgets.EditPanel`` draws th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
 
-from .latent import condition, coordinate, unit
+from .direction import Direction
+from .latent import condition
 
 
 class EditState:
     """Edits one code ``[D]`` along named directions.
 
     Args:
-        directions: ``{name: [D] tensor}`` (any length; stored as unit vectors).
-        centres: ``{name: coordinate of the attribute boundary}`` (default 0).
-        units: ``{name: latent distance of one slider unit}`` (default 1).
+        directions: the ``Direction`` of each slider (its name, unit vector, gap and centre).
         device: where the codes live (the model's device).
         vectors_of: ``code [D] -> {name: [D]}``, a face's own vectors (``latent.Lookalikes``),
             used while ``set_own_vectors(True)``; None: only the shared directions.
@@ -43,30 +42,33 @@ class EditState:
         history: ``(name, position)`` of each move since the face was set.
     """
 
-    def __init__(self, directions: dict[str, Tensor], centres: dict[str, float] | None = None,
-                 units: dict[str, float] | None = None, device: torch.device | str = "cpu",
+    def __init__(self, directions: Sequence[Direction], device: torch.device | str = "cpu",
                  vectors_of: Callable[[Tensor], dict[str, Tensor]] | None = None) -> None:
         if not directions:
             raise ValueError("an edit needs at least one direction")
-        self.names = list(directions)
-        self.directions = {n: unit(d.detach().float()).to(device) for n, d in directions.items()}
-        self.centres = {n: float((centres or {}).get(n, 0.0)) for n in self.names}
-        self.units = {n: float((units or {}).get(n, 1.0)) for n in self.names}
-        if any(not u > 0 for u in self.units.values()):
-            raise ValueError(f"slider units must be positive, got {self.units}")
+        if any(not isinstance(d, Direction) for d in directions):
+            raise TypeError("EditState takes common.direction.Direction objects (mean_difference, along), "
+                            f"got {', '.join(sorted({type(d).__name__ for d in directions}))}")
+        bad = [f"{d.name}: {d.gap}" for d in directions if not float(d.gap) > 0]
+        if bad:
+            raise ValueError(f"a slider's gap must be positive, got {', '.join(bad)}")
+        self.names = [d.name for d in directions]
+        if len(set(self.names)) < len(self.names):
+            raise ValueError(f"two directions share a name: {', '.join(self.names)}")
+        self.directions = {d.name: Direction(d.name, d.vector.detach().float(), float(d.gap), d.centre, d.unit).to(device)
+                           for d in directions}
         self.keep_others = False
         self.vectors_of = vectors_of
         self.own_vectors: dict[str, Tensor] | None = None
         self._steps = self._current_steps()
-        self.base = torch.zeros_like(self.directions[self.names[0]])
+        self.base = torch.zeros_like(self.directions[self.names[0]].vector)
         self.start = {n: 0.0 for n in self.names}
         self.positions = dict(self.start)
         self.history: list[tuple[str, float]] = []
 
     def position_of(self, code: Tensor, name: str) -> float:
-        """Where ``code [D]`` sits along ``name``: its coordinate minus the centre, in units."""
-        along = float(coordinate(code[None].to(self.base), self.directions[name])[0])
-        return (along - self.centres[name]) / self.units[name]
+        """Where ``code [D]`` sits along ``name``: its coordinate minus the centre, in gaps."""
+        return float(self.directions[name].position(code[None].to(self.base))[0])
 
     def set_base(self, code: Tensor) -> dict[str, float]:
         """Edit ``code [D]`` from now on; returns the positions it starts at."""
@@ -104,7 +106,7 @@ class EditState:
         if self.own_vectors is not None:
             steps = dict(self.own_vectors)
         else:
-            steps = {n: self.units[n] * self.directions[n] for n in self.names}
+            steps = {n: self.directions[n].step for n in self.names}
         if self.keep_others and len(self.names) > 1:
             steps = {n: condition(steps[n], *[steps[o] for o in self.names if o != n]) * steps[n].norm()
                      for n in self.names}
@@ -138,6 +140,6 @@ class EditState:
         return {n: vectors[n].detach().float().to(self.base.device) for n in self.names}
 
     def sweep(self, name: str, limit: float, frames: int) -> Tensor:
-        """``[frames, D]``: the edited code moved along ``name`` from ``-limit`` to ``+limit`` units."""
+        """``[frames, D]``: the edited code moved along ``name`` from ``-limit`` to ``+limit`` gaps."""
         strengths = torch.linspace(-limit, limit, frames, device=self.base.device)
         return self.code()[None] + strengths[:, None] * self._steps[name][None]

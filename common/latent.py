@@ -1,6 +1,7 @@
 """Directions in a latent space and how to move along them; the same for every model.
 
-Latent codes are flat ``[N, D]``; a direction is a ``[D]`` tensor. References:
+Latent codes are flat ``[N, D]``; a raw direction is a ``[D]`` tensor, an edit direction with
+its unit a ``common.direction.Direction``. References:
 DFC-VAE (Hou et al. 2017) and Glow (Kingma & Dhariwal 2018) for attribute vectors;
 InterFaceGAN (Shen et al. 2020) for SVM boundaries and conditional manipulation.
 """
@@ -13,28 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-
-def unit(direction: Tensor) -> Tensor:
-    """``direction / ||direction||``; a zero vector is an error, not a NaN."""
-    norm = direction.norm()
-    if norm == 0:
-        raise ValueError("a zero vector has no direction")
-    return direction / norm
-
-
-def attribute_direction(codes: Tensor, labels: Tensor) -> Tensor:
-    """Attribute vector ``mean(codes | label) - mean(codes | not label)``.
-
-    Args:
-        codes: ``[N, D]`` latent codes.
-        labels: ``[N]`` bool (or 0/1): which codes have the attribute.
-    Returns:
-        ``[D]``, not normalised: its length is the average distance between the groups.
-    """
-    labels = labels.bool()
-    if labels.all() or not labels.any():
-        raise ValueError("attribute_direction needs codes both with and without the attribute")
-    return codes[labels].mean(0) - codes[~labels].mean(0)
+from .direction import Direction, coordinate, mean_difference, unit
 
 
 class LookalikeIndex:
@@ -55,7 +35,7 @@ class LookalikeIndex:
             raise ValueError(f"k={k} look-alikes per group cannot be drawn when the smaller group has {smaller} "
                              f"codes; use 0 < k <= {smaller}")
         self.k = k
-        self.axis = unit(attribute_direction(codes, labels)).to(codes.dtype)
+        self.axis = mean_difference("axis", codes, labels).vector.to(codes.dtype)
         rest = self._without_axis(codes)
         self.groups = [(codes[members], rest[members]) for members in (labels, ~labels)]
 
@@ -111,18 +91,6 @@ class Lookalikes:
 
     def __call__(self, code: Tensor) -> dict[str, Tensor]:
         return {name: index.vectors(code.detach()[None])[0] for name, index in self.indexes.items()}
-
-
-def boundary_coordinate(codes: Tensor, labels: Tensor, direction: Tensor) -> float:
-    """Where the attribute flips along ``direction``: the midpoint of the two groups' mean
-    coordinates. A slider centred here reads negative without the attribute, positive with it.
-
-    Args:
-        codes: ``[N, D]``; labels: ``[N]`` bool; direction: ``[D]``.
-    """
-    along = coordinate(codes, direction)
-    labels = labels.bool()
-    return float((along[labels].mean() + along[~labels].mean()) / 2)
 
 
 @dataclass
@@ -198,38 +166,14 @@ def condition(direction: Tensor, *others: Tensor) -> Tensor:
     return unit(residual)
 
 
-def coordinate(codes: Tensor, direction: Tensor) -> Tensor:
-    """Where codes sit along a direction: ``codes . unit(direction)``, ``[N, D] -> [N]``
-    (a slider starts here, so it opens where the face already is)."""
-    return codes @ unit(direction).to(codes.dtype)
-
-
-def edit(codes: Tensor, strengths: dict[str, float] | None = None,
-         directions: dict[str, Tensor] | None = None) -> Tensor:
-    """Move codes along named directions: ``z + sum_k strength_k * unit(direction_k)``.
-
-    Args:
-        codes: ``[N, D]`` (or ``[D]``).
-        strengths: ``{name: strength}``; a strength is in units of latent distance.
-        directions: ``{name: [D]}``.
-    Returns:
-        Edited codes, same shape as ``codes``.
-    """
-    out = codes.clone()
-    for name, strength in (strengths or {}).items():
-        if strength:
-            out = out + strength * unit(directions[name]).to(codes.dtype)
-    return out
-
-
-def traversal(code: Tensor, axis: int | Tensor, values: Tensor) -> Tensor:
+def traversal(code: Tensor, axis: int | Direction, values: Tensor) -> Tensor:
     """One code moved along a latent axis (an index: set that coordinate to each value) or
-    a direction (a ``[D]`` vector: add ``value * unit(direction)``). ``[D] -> [K, D]``."""
+    a ``Direction`` (each value a strength, in its gaps). ``[D] -> [K, D]``."""
+    if isinstance(axis, Direction):
+        return axis.moved(code[None], values.to(code.dtype)[:, None])
     codes = code[None].repeat(len(values), 1)
-    if isinstance(axis, int):
-        codes[:, axis] = values.to(code.dtype)
-        return codes
-    return codes + values.to(code.dtype)[:, None] * unit(axis).to(code.dtype)
+    codes[:, axis] = values.to(code.dtype)
+    return codes
 
 
 def interpolate(z1: Tensor, z2: Tensor, steps: int = 8, mode: str = "lerp") -> Tensor:

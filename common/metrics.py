@@ -12,6 +12,7 @@ Codes are ``[N, D]`` arrays, factors ``[N, K]``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,7 @@ from sklearn.linear_model import Lasso
 from sklearn.metrics import mutual_info_score
 
 from .data.synth_factors import FACTOR_INDEX
+from .direction import Direction
 
 # Factors scored by default: the continuous ones a face model should disentangle.
 DISENTANGLEMENT_FACTORS = ("smile", "mouth_open", "eye_open", "brow_raise", "yaw", "roll", "face_width",
@@ -122,17 +124,17 @@ def attribute_leakage(before: torch.Tensor, after: torch.Tensor, columns: list[i
 
 
 @torch.no_grad()
-def edit_score(model, classifier, codes: torch.Tensor, vector: torch.Tensor, attribute: str,
+def edit_score(model, classifier, codes: torch.Tensor, direction: Direction, attribute: str,
                strengths: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0), watch: tuple[str, ...] = ()) -> EditScore:
-    """Decode ``codes + f * vector`` (``codes [N,D]``, ``vector [D]``, as in the write-up's
-    arithmetic: ``f = 1`` moves by the whole attribute vector) for each strength ``f``,
-    read the faces with the classifier, and score success, leakage and watched attributes."""
+    """Decode ``codes [N,D]`` moved by ``f`` gaps along ``direction`` (for a mean difference
+    ``v``, the write-up's ``z + f v``) for each strength ``f``, read the faces with the
+    classifier, and score success, leakage and watched attributes."""
     column = classifier.attribute(attribute)
     others = [k for k in range(len(classifier.attributes)) if k != column]
     before = classifier.read(model.decode(codes)).probabilities
     score = EditScore(list(strengths), [], [], {name: [] for name in watch})
     for strength in strengths:
-        after = classifier.read(model.decode(codes + strength * vector)).probabilities
+        after = classifier.read(model.decode(direction.moved(codes, strength))).probabilities
         score.success.append(success(after[:, column] > 0.5))
         score.leakage.append(attribute_leakage(before, after, others))
         for name in watch:
@@ -141,15 +143,17 @@ def edit_score(model, classifier, codes: torch.Tensor, vector: torch.Tensor, att
 
 
 def edit_table(model, classifier, targets: dict[str, torch.Tensor],
-               vectors: dict[str, dict[str, torch.Tensor]], strengths: tuple[float, ...] = (1.0,)) -> list[dict]:
-    """One row per (variant, attribute): ``vectors[variant][attribute]`` (``[D]``) added to
-    ``targets[attribute]`` (``[N,D]`` codes of faces without it) at each strength ``f``.
-    Row keys: variant, attribute, before (share read as having it unedited), then per
-    strength ``success f=..`` (share read as having it) and ``leakage f=..``."""
+               variants: dict[str, Sequence[Direction]], strengths: tuple[float, ...] = (1.0,)) -> list[dict]:
+    """One row per (variant, direction): each ``Direction`` of ``variants[variant]``, named
+    by its attribute, applied to ``targets[attribute]`` (``[N,D]`` codes of faces without
+    it) at each strength ``f`` (in gaps). Row keys: variant, attribute, before (share read
+    as having it unedited), then per strength ``success f=..`` (share read as having it)
+    and ``leakage f=..``."""
     rows = []
-    for variant, by_attribute in vectors.items():
-        for attribute, vector in by_attribute.items():
-            score = edit_score(model, classifier, targets[attribute], vector, attribute, strengths=(0.0, *strengths))
+    for variant, directions in variants.items():
+        for direction in directions:
+            attribute = direction.name
+            score = edit_score(model, classifier, targets[attribute], direction, attribute, strengths=(0.0, *strengths))
             row = {"variant": variant, "attribute": attribute, "before": score.success[0]}
             for f, success, leakage in zip(strengths, score.success[1:], score.leakage[1:]):
                 row[f"success f={f:g}"], row[f"leakage f={f:g}"] = success, leakage

@@ -7,11 +7,11 @@ factor estimates (held-out R^2: smile 0.99, yaw 0.99, eye opening 0.96): *smile*
 edit is its label read by the CelebA classifier (probability of Smiling or Narrow_Eyes >
 0.5), and pose, which CelebA does not label, is left out (``edits_for``).
 
-Every method gets a direction per edit and a *gap*: the distance between the mean
-coordinates (along the unit direction) of faces where the edit holds and faces where it
-does not. Strength 1 moves a face by that gap, so methods with latent spaces of different
-scales are compared at the same "typical attribute change". Faces to edit are those where
-the edit does not hold yet.
+Every method gets a ``Direction`` per edit (``common.direction``): strength 1 moves a face
+one *gap*, the distance between the mean coordinates (along the unit direction) of faces
+where the edit holds and faces where it does not, so methods with latent spaces of
+different scales are compared at the same "typical attribute change". Faces to edit are
+those where the edit does not hold yet.
 
 Judged (``Judge.score``) for the edited faces:
 - before: share where the classifier reads the edit as holding already (a model's own
@@ -38,7 +38,8 @@ from torch import Tensor
 
 from .arithmetic import decode_faces
 from .data import attribute_index
-from .latent import attribute_direction, coordinate, lookalike_vectors, svm_boundary, unit
+from .direction import Direction, along, mean_difference
+from .latent import lookalike_vectors, svm_boundary
 from .metrics import attribute_leakage, frechet_distance, success
 from .models.classifier import Reading
 
@@ -85,35 +86,13 @@ def truth(data, spec: EditSpec) -> Tensor:
     return data.attributes[:, attribute_index(spec.factor)].float()
 
 
-@dataclass
-class Direction:
-    """A unit edit direction and the latent distance that strength 1 means: ``vector [D]``
-    and ``gap`` a float for every face alike, or ``vector [M,D]`` and ``gap [M,1]``, one
-    per face to edit (``lookalike_direction``)."""
-
-    vector: Tensor
-    gap: float | Tensor
-
-
-def gap_along(codes: Tensor, holds: Tensor, vector: Tensor) -> float:
-    """Mean coordinate of ``codes [N,D]`` where ``holds`` minus where it does not."""
-    along = coordinate(codes, vector)
-    return float(along[holds].mean() - along[~holds].mean())
-
-
-def mean_difference(codes: Tensor, holds: Tensor) -> Direction:
-    """The write-up's attribute vector; its gap is its own length."""
-    vector = attribute_direction(codes, holds)
-    return Direction(unit(vector), float(vector.norm()))
-
-
 def lookalike_direction(codes: Tensor, faces, spec: EditSpec, start: Tensor, k: int) -> Direction:
     """Per-face directions for the codes ``start [M,D]`` to edit: the attribute vector of each
     one's ``k`` look-alikes among ``codes [N,D]`` (one per face of ``faces``), split by where
     ``spec`` holds (``latent.lookalike_vectors``); each gap is its own vector's length."""
     vectors = lookalike_vectors(codes, spec.holds(truth(faces, spec)), start, k)
     gaps = vectors.norm(dim=1, keepdim=True)
-    return Direction(vectors / gaps, gaps)
+    return Direction(spec.name, vectors / gaps, gaps)
 
 
 def sample_groups(values: Tensor, spec: EditSpec) -> Tensor:
@@ -129,13 +108,13 @@ def sample_groups(values: Tensor, spec: EditSpec) -> Tensor:
 def svm_direction(codes: Tensor, values: Tensor, spec: EditSpec) -> Direction:
     """InterFaceGAN's boundary normal from the readings ``values [N]`` of ``codes``' faces."""
     boundary = svm_boundary(codes, values if spec.above else -values)
-    return Direction(boundary.normal, gap_along(codes, sample_groups(values, spec), boundary.normal))
+    return along(spec.name, boundary.normal, codes, sample_groups(values, spec))
 
 
 def group_directions(codes: Tensor, faces, specs: Sequence[EditSpec]) -> dict[str, Direction]:
     """The direction for each edit of ``specs``, by name: the mean of ``codes [N,D]`` (one
     per face of ``faces``, a ``FaceData``) where the edit holds minus that of the others."""
-    return {spec.name: mean_difference(codes, spec.holds(truth(faces, spec))) for spec in specs}
+    return {spec.name: mean_difference(spec.name, codes, spec.holds(truth(faces, spec))) for spec in specs}
 
 
 def reading_gaps(judge: Judge, faces, face_reading: Reading, reconstruction_reading: Reading,
@@ -165,14 +144,13 @@ def generator_direction(generator, samples: Tensor, judge: Judge, spec: EditSpec
 def best_component(directions: Tensor, codes: Tensor, values: Tensor, spec: EditSpec) -> tuple[int, Direction]:
     """Of unsupervised directions ``[K,D]``, the one whose coordinate correlates most with
     the factor, signed so that it moves toward the edit; returns (index, direction)."""
-    along = codes @ directions.T                                         # [N, K]
-    x = (along - along.mean(0)) / along.std(0)
+    coordinates = codes @ directions.T                                   # [N, K]
+    x = (coordinates - coordinates.mean(0)) / coordinates.std(0)
     y = (values - values.mean()) / values.std()
     correlation = (x * y[:, None]).mean(0)
     k = int(correlation.abs().argmax())
     sign = 1.0 if (correlation[k] > 0) == spec.above else -1.0
-    vector = sign * directions[k]
-    return k, Direction(vector, gap_along(codes, sample_groups(values, spec), vector))
+    return k, along(spec.name, sign * directions[k], codes, sample_groups(values, spec))
 
 
 class Judge:
@@ -217,7 +195,7 @@ class Judge:
         (or, for per-face directions, each code by its own). ``before``: ``decoded(model,
         codes)`` when already at hand."""
         read_before = before if before is not None else self.decoded(model, codes)
-        read_after = self.read(decode_faces(model, codes + strength * direction.gap * direction.vector.to(codes.dtype)))
+        read_after = self.read(decode_faces(model, direction.moved(codes, strength)))
         value_before, value_after = self.value(read_before, spec), self.value(read_after, spec)
         classifier = self.classifier
         others = [k for k, name in enumerate(classifier.attributes) if name not in spec.related]

@@ -20,7 +20,8 @@ from torch import Tensor
 from .arithmetic import decode_faces, encode_faces
 from .plot import labelled_rows, strength_labels
 from .models.rendered import RenderedFaces
-from .scoreboard import Direction, EditSpec, Judge, group_directions, lookalike_direction, truth
+from .direction import Direction
+from .scoreboard import EditSpec, Judge, group_directions, lookalike_direction, truth
 
 STRENGTHS = (-2.0, 0.0, 2.0)
 DISPLAY_PX = 160       # each face's side in the saved figure (at least 128: nearest-neighbour)
@@ -56,8 +57,8 @@ def edit_strip(model, code: Tensor, direction: Direction, face: Tensor, judge: J
                strengths: Sequence[float] = STRENGTHS) -> Strip:
     """Decode ``code [D]`` moved by each strength (in gaps) along ``direction``, and read
     ``face [3,H,W]`` and every edit with ``judge``."""
-    steps = torch.tensor(list(strengths), dtype=code.dtype)[:, None] * direction.gap
-    edits = decode_faces(model, code[None].cpu() + steps * direction.vector.to(code.dtype).cpu()[None])
+    weights = torch.tensor(list(strengths), dtype=code.dtype)[:, None]
+    edits = decode_faces(model, direction.to("cpu").moved(code[None].cpu(), weights))
     readings = judge.values(torch.cat([face[None], edits]), spec)
     return Strip(face, edits, readings)
 
@@ -78,7 +79,7 @@ def encoder_strip(model, train, test, judge: Judge, spec: EditSpec, strengths: S
         direction = group_directions(train_codes, train, [spec])[spec.name]
     else:
         own = lookalike_direction(train_codes, train, spec, code, lookalikes)
-        direction = Direction(own.vector[0], float(own.gap[0]))
+        direction = Direction(spec.name, own.vector[0], float(own.gap[0]))
     return edit_strip(model, code[0], direction, face[0], judge, spec, strengths)
 
 

@@ -11,7 +11,7 @@ import html
 import io
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from torch import Tensor
 
 from .arithmetic import decode_faces
 from .config import model_device
+from .direction import Direction, along
 from .edit_state import EditState
 from .images import FaceImageError, display_bytes, load_face_image, save_gif, to_png_bytes
 from .latent import blend
@@ -44,10 +45,8 @@ class EditPanel:
 
     Args:
         model: any ``LatentModel``.
-        directions: ``{name: [D] tensor}``.
-        centres: ``{name: coordinate of the attribute boundary}`` (default 0).
-        units: ``{name: latent distance of one slider unit}`` (default 1; an attribute
-            vector's length makes the slider read the strength of that vector).
+        directions: one ``common.direction.Direction`` per slider: a slider reads the
+            face's position in the direction's gaps from its centre (strength 1 = one gap).
         faces: ``[K,3,H,W]`` faces that "new face" encodes in turn; default: latent samples.
         scorer: ``images [N,3,H,W] -> {name: probability}`` shown under the sliders.
         limit: slider half-range.
@@ -62,8 +61,7 @@ class EditPanel:
             them (``EditState.set_own_vectors``).
     """
 
-    def __init__(self, model: LatentModel, directions: dict[str, Tensor], *,
-                 centres: dict[str, float] | None = None, units: dict[str, float] | None = None,
+    def __init__(self, model: LatentModel, directions: Sequence[Direction], *,
                  faces: Tensor | None = None, scorer=None, seed: int = 0, limit: float = 3.0,
                  display_size: int = 256, save_dir: str | Path = "edits", preview_size: int = 64,
                  preview_budget_ms: float | None = 150.0, settle_ms: int = 300,
@@ -72,7 +70,7 @@ class EditPanel:
             raise ValueError("EditPanel needs at least one direction")
         self.model, self.faces, self.scorer, self.limit = model, faces, scorer, limit
         self.device = model_device(model)
-        self.state = EditState(directions, centres, units, device=self.device, vectors_of=vectors_of)
+        self.state = EditState(directions, device=self.device, vectors_of=vectors_of)
         self.seed, self.save_dir, self._saved = seed, Path(save_dir), 0
         self._holding = False
         self.display_size, self.preview_size, self.settle_ms = display_size, preview_size, settle_ms
@@ -80,7 +78,8 @@ class EditPanel:
         self.previews = hasattr(model, "preview") and model.image_size > display_size and settle_ms > 0
         self._settle_timer: threading.Timer | None = None
         self.image = widgets.Image(format="png", width=display_size, height=display_size)
-        self.sliders = {n: widgets.FloatSlider(value=0.0, min=-limit, max=limit, step=SLIDER_STEP, description=n,
+        self.sliders = {n: widgets.FloatSlider(value=0.0, min=-limit, max=limit, step=SLIDER_STEP,
+                                               description=self.state.directions[n].label,
                                                continuous_update=True, readout_format="+.2f",
                                                style={"description_width": "165px"},
                                                layout=widgets.Layout(width="460px"))
@@ -301,8 +300,9 @@ def slider_latency(model: LatentModel, moves: int = 60, seed: int = 0) -> tuple[
     """(median, 90th percentile) milliseconds of one slider move on ``model`` in a panel
     with two random directions, after a warm-up sweep."""
     generator = torch.Generator().manual_seed(seed)
-    panel = EditPanel(model, {name: torch.randn(model.latent_dim, generator=generator) for name in ("a", "b")},
-                      seed=seed)
+    codes = model.sample_latent(200, seed=seed)
+    panel = EditPanel(model, [along(name, torch.randn(model.latent_dim, generator=generator), codes)
+                              for name in ("a", "b")], seed=seed)
     move_latency_ms(panel, 20)
     times = sorted(move_latency_ms(panel, moves))
     return times[len(times) // 2], times[int(0.9 * len(times))]

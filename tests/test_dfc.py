@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from common.arithmetic import add_vector, group_vector, interpolation_row
+from common.arithmetic import add_vector, group_direction, interpolation_row
 from common.metrics import checkerboard_share, high_frequency_energy
 from common.models.dfc import DFCLoss, FeatureNetworkError, VGGFeatures, perceptual_loss
 from common.models.vae import VAE, VAEConfig
@@ -76,12 +76,15 @@ def test_arithmetic_and_interpolation_on_a_vae():
     torch.manual_seed(0)
     model = VAE(VAEConfig(latent_dim=8, channels=(8, 8, 16, 16))).eval()
     with_a, without_a = torch.rand(3, 3, 64, 64), torch.rand(4, 3, 64, 64) - 1
-    vector = group_vector(model, with_a, without_a)
-    assert torch.allclose(vector, model.encode(with_a).mean(0) - model.encode(without_a).mean(0), atol=1e-5)
-    rows = add_vector(model, without_a[:2], vector, [0.0, 1.0, 2.0])
+    direction = group_direction("A", model, with_a, without_a)
+    with torch.no_grad():
+        vector = model.encode(with_a).mean(0) - model.encode(without_a).mean(0)
+    assert torch.allclose(direction.step, vector, atol=1e-5)
+    rows = add_vector(model, without_a[:2], direction, [0.0, 1.0, 2.0])
     assert len(rows) == 2 and rows[0].shape == (3, 3, 64, 64)
     with torch.no_grad():
         assert torch.allclose(rows[0][0], model.decode(model.encode(without_a[:1]))[0], atol=1e-5)
+        assert torch.allclose(rows[0][2], model.decode(model.encode(without_a[:1]) + 2 * vector)[0], atol=1e-4)
     for mode in ("lerp", "slerp"):
         row = interpolation_row(model, with_a[0], without_a[0], steps=5, mode=mode)
         with torch.no_grad():

@@ -3,22 +3,32 @@
 import pytest
 import torch
 
+from common.direction import Direction, coordinate, unit
 from common.edit_state import EditState
-from common.latent import coordinate
+
+
+def _direction(name, vector, gap=1.0, centre=0.0):
+    return Direction(name, unit(vector), gap, centre)
+
+
+def _plain(**vectors):
+    """Directions of gap 1 and centre 0 from raw vectors, by name."""
+    return [_direction(name, vector) for name, vector in vectors.items()]
 
 
 @pytest.fixture
 def state():
     g = torch.Generator().manual_seed(0)
-    directions = {"smile": torch.randn(16, generator=g), "pose": torch.randn(16, generator=g)}
-    edit = EditState(directions, centres={"smile": 0.5})
+    directions = [_direction("smile", torch.randn(16, generator=g), centre=0.5),
+                  _direction("pose", torch.randn(16, generator=g))]
+    edit = EditState(directions)
     edit.set_base(torch.randn(16, generator=g))
     return edit
 
 
 def test_positions_start_where_the_face_sits_minus_the_centre(state):
-    smile = state.directions["smile"]
-    assert state.directions["smile"].norm() == pytest.approx(1.0, abs=1e-6)
+    smile = state.directions["smile"].vector
+    assert smile.norm() == pytest.approx(1.0, abs=1e-6)
     assert state.start["smile"] == pytest.approx(float(coordinate(state.base[None], smile)) - 0.5, abs=1e-6)
     assert state.positions == state.start and state.history == []
     assert torch.equal(state.code(), state.base)
@@ -26,7 +36,7 @@ def test_positions_start_where_the_face_sits_minus_the_centre(state):
 
 def test_moving_a_slider_moves_the_code_by_the_offset_along_its_direction(state):
     state.move("smile", state.start["smile"] + 2.0)
-    assert torch.allclose(state.code() - state.base, 2.0 * state.directions["smile"], atol=1e-6)
+    assert torch.allclose(state.code() - state.base, 2.0 * state.directions["smile"].vector, atol=1e-6)
     assert state.position_of(state.code(), "smile") == pytest.approx(state.start["smile"] + 2.0, abs=1e-5)
     assert state.history == [("smile", state.start["smile"] + 2.0)]
     with pytest.raises(KeyError, match="smile, pose"):
@@ -55,26 +65,33 @@ def test_reset_returns_to_the_start_and_clears_the_history(state):
 
 def test_sweep_runs_from_minus_to_plus_limit_around_the_current_code(state):
     codes = state.sweep("pose", limit=3.0, frames=7)
-    along = coordinate(codes, state.directions["pose"]) - coordinate(state.code()[None], state.directions["pose"])
+    pose = state.directions["pose"].vector
+    along = coordinate(codes, pose) - coordinate(state.code()[None], pose)
     assert codes.shape == (7, 16)
     assert torch.allclose(along, torch.linspace(-3, 3, 7), atol=1e-5)
 
 
 def test_an_edit_needs_a_direction():
     with pytest.raises(ValueError, match="at least one direction"):
-        EditState({})
+        EditState([])
+    with pytest.raises(TypeError, match="Direction objects"):
+        EditState({"smile": torch.ones(3)})
+    with pytest.raises(ValueError, match="share a name"):
+        EditState(_plain(smile=torch.ones(3)) * 2)
 
 
-def test_units_make_a_slider_read_the_strength_of_an_attribute_vector():
-    vector = torch.tensor([3.0, 4.0, 0.0])                     # length 5
-    edit = EditState({"smile": vector}, centres={"smile": 5.0}, units={"smile": float(vector.norm())})
+def test_a_slider_reads_gaps_from_the_centre_like_the_write_ups_strength():
+    """A mean difference v of length 5 whose groups' midpoint is at 5: a face at the origin
+    sits one gap below the boundary, and moving its slider by f adds f v (``z + f v``)."""
+    vector = torch.tensor([3.0, 4.0, 0.0])
+    edit = EditState([Direction("smile", unit(vector), 5.0, centre=5.0)])
     edit.set_base(torch.zeros(3))
-    assert edit.start["smile"] == pytest.approx(-1.0)           # one vector length below the boundary
-    edit.move("smile", edit.start["smile"] + 2.0)               # f = 2: z + 2 v
+    assert edit.start["smile"] == pytest.approx(-1.0)
+    edit.move("smile", edit.start["smile"] + 2.0)
     assert torch.allclose(edit.code(), 2.0 * vector)
     assert torch.allclose(edit.sweep("smile", limit=1.0, frames=3)[0], vector)
     with pytest.raises(ValueError, match="positive"):
-        EditState({"smile": vector}, units={"smile": 0.0})
+        EditState([Direction("smile", unit(vector), 0.0)])
 
 
 def _own_vectors(code):
@@ -86,8 +103,8 @@ def _own_vectors(code):
 
 def test_own_vectors_step_each_slider_unit_by_the_face_s_own_vector_without_jumping():
     g = torch.Generator().manual_seed(1)
-    edit = EditState({"smile": torch.randn(8, generator=g), "pose": torch.randn(8, generator=g)},
-                     units={"smile": 2.0}, vectors_of=_own_vectors)
+    edit = EditState([_direction("smile", torch.randn(8, generator=g), gap=2.0),
+                      _direction("pose", torch.randn(8, generator=g))], vectors_of=_own_vectors)
     edit.set_base(torch.randn(8, generator=g))
     edit.move("smile", edit.start["smile"] + 1.0)
     edited, positions = edit.code(), dict(edit.positions)
@@ -99,11 +116,11 @@ def test_own_vectors_step_each_slider_unit_by_the_face_s_own_vector_without_jump
     edit.set_own_vectors(False)
     moved = edit.code()
     edit.move("smile", edit.positions["smile"] + 1.0)
-    assert torch.allclose(edit.code() - moved, 2.0 * edit.directions["smile"], atol=1e-6)
+    assert torch.allclose(edit.code() - moved, 2.0 * edit.directions["smile"].vector, atol=1e-6)
 
 
 def test_a_new_face_gets_its_own_vectors_and_keep_others_conditions_them():
-    edit = EditState({"smile": torch.tensor([1.0, 0, 0, 0]), "pose": torch.tensor([0, 1.0, 0, 0])},
+    edit = EditState(_plain(smile=torch.tensor([1.0, 0, 0, 0]), pose=torch.tensor([0, 1.0, 0, 0])),
                      vectors_of=_own_vectors)
     edit.set_base(torch.tensor([1.0, 1.0, 0, 0]))
     edit.set_own_vectors(True)
@@ -118,9 +135,9 @@ def test_a_new_face_gets_its_own_vectors_and_keep_others_conditions_them():
 
 
 def test_own_vectors_need_a_source_and_every_slider():
-    edit = EditState({"smile": torch.ones(4)})
+    edit = EditState(_plain(smile=torch.ones(4)))
     with pytest.raises(ValueError, match="vectors_of"):
         edit.set_own_vectors(True)
-    partial = EditState({"smile": torch.ones(4), "pose": torch.ones(4)}, vectors_of=lambda code: {"smile": code})
+    partial = EditState(_plain(smile=torch.ones(4), pose=torch.ones(4)), vectors_of=lambda code: {"smile": code})
     with pytest.raises(KeyError, match="lack pose"):
         partial.set_own_vectors(True)

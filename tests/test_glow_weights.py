@@ -49,7 +49,7 @@ def test_every_slider_of_the_panel_decodes_held_out_faces_to_finite_pixels_in_ra
     from common.arithmetic import encode_faces
     from common.data import attribute_index
     from common.edit_state import EditState
-    from common.latent import attribute_direction, boundary_coordinate
+    from common.direction import from_step, mean_difference
 
     size = glow.image_size
     faces = SynthFaces(n=2000, size=size, seed=0)
@@ -57,10 +57,12 @@ def test_every_slider_of_the_panel_decodes_held_out_faces_to_finite_pixels_in_ra
     starts = encode_faces(glow, SynthFaces(n=32, size=size, seed=0, split="test").images(slice(None)))
     for name in PANEL_SLIDERS:
         labels = faces.attributes[:, attribute_index(name)]
-        vector = (attribute_direction(codes, labels) if glow.conditional is None      # the conditional Glow's panel:
-                  else glow.group_prior_shift(name, faces.attributes))            # its prior shifts
-        state = EditState({name: vector}, centres={name: boundary_coordinate(codes, labels, vector)},
-                          units={name: float(vector.norm())})
+        if glow.conditional is None:
+            direction = mean_difference(name, codes, labels)
+        else:                                                                     # the conditional Glow's panel:
+            shift = glow.group_prior_shift(name, faces.attributes)               # its prior shifts
+            direction = from_step(name, shift, codes, labels)
+        state = EditState([direction])
         edited = []
         for start in starts:
             state.set_base(start)

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from common.latent import (Boundary, attribute_direction, blend, boundary_coordinate, boundary_sweep, condition,
-                           coordinate, edit, interpolate, lookalike_vectors, svm_boundary, unit)
+from common.direction import mean_difference, unit
+from common.latent import (Boundary, blend, boundary_sweep, condition, interpolate, lookalike_vectors, svm_boundary,
+                           traversal)
 
 
 def _boundaries(folder):
@@ -46,14 +47,6 @@ def test_svm_boundary_recovers_a_planted_direction():
     assert abs(boundary.normal.norm().item() - 1) < 1e-6
 
 
-def test_attribute_direction_is_the_difference_of_group_means():
-    codes = torch.tensor([[1.0, 0.0], [3.0, 2.0], [0.0, 0.0], [0.0, 2.0]])
-    labels = torch.tensor([True, True, False, False])
-    assert torch.allclose(attribute_direction(codes, labels), torch.tensor([2.0, 0.0]))
-    with pytest.raises(ValueError, match="both with and without"):
-        attribute_direction(codes, torch.ones(4, dtype=torch.bool))
-
-
 def test_lookalike_vectors_follow_each_kind_of_face_where_the_attribute_vector_averages():
     """Two kinds of face (dim 5 at -3 or +3) show the attribute on different axes (dim 0 or 1):
     the global vector points between them, each face's look-alikes along its own axis."""
@@ -68,7 +61,7 @@ def test_lookalike_vectors_follow_each_kind_of_face_where_the_attribute_vector_a
     vectors = lookalike_vectors(codes, labels, faces, k=100)
     own_axis = torch.where(kind[:20, None], torch.tensor([1.0, 0, 0, 0, 0, 0]), torch.tensor([0, 1.0, 0, 0, 0, 0]))
     cosine = torch.nn.functional.cosine_similarity(vectors, own_axis)
-    overall = torch.nn.functional.cosine_similarity(attribute_direction(codes, labels)[None], own_axis)
+    overall = torch.nn.functional.cosine_similarity(mean_difference("a", codes, labels).vector[None], own_axis)
     assert cosine.min() > 0.95 and overall.max() < 0.8
     lengths = vectors.norm(dim=1)                   # the attribute's size, 2 (matching shortens it a little)
     assert lengths.min() > 1.5 and lengths.max() < 2.2
@@ -81,14 +74,14 @@ def test_lookalike_vectors_need_k_faces_in_each_group():
         lookalike_vectors(codes, labels, codes[:3], k=31)
 
 
-def test_edit_and_coordinate_agree():
-    z = torch.randn(5, 16)
-    d = torch.randn(16)
-    moved = edit(z, {"smile": 1.5}, {"smile": d})
-    assert torch.allclose(coordinate(moved, d) - coordinate(z, d), torch.full((5,), 1.5), atol=1e-5)
-    other = torch.randn(16)
-    other = other - torch.dot(other, unit(d)) * unit(d)
-    assert torch.allclose(coordinate(moved, other), coordinate(z, other), atol=1e-5)
+def test_traversal_sets_an_axis_or_steps_a_direction_in_gaps():
+    code = torch.zeros(4)
+    assert torch.equal(traversal(code, 2, torch.tensor([-1.0, 1.0]))[:, 2], torch.tensor([-1.0, 1.0]))
+    codes = torch.randn(300, 4)
+    direction = mean_difference("smile", codes, codes[:, 0] > 0)
+    path = traversal(code, direction, torch.tensor([0.0, 1.0, 2.0]))
+    assert torch.allclose(path[2] - path[0], 2 * direction.step, atol=1e-6)
+    assert torch.allclose(direction.position(path[1:]) - direction.position(path[:2]), torch.ones(2), atol=1e-5)
 
 
 @pytest.mark.parametrize("mode", ["lerp", "slerp"])
@@ -109,13 +102,7 @@ def test_slerp_keeps_the_norm_of_gaussian_codes_where_lerp_shrinks_it():
         blend(z1, z2, 0.5, "cubic")
 
 
-def test_boundary_coordinate_is_the_midpoint_of_the_groups():
-    codes = torch.tensor([[4.0, 1.0], [6.0, -1.0], [0.0, 3.0], [2.0, 5.0]])
-    labels = torch.tensor([True, True, False, False])
-    assert boundary_coordinate(codes, labels, torch.tensor([2.0, 0.0])) == pytest.approx(3.0)
-
-
-def test_attribute_direction_on_synthfaces_codes_points_along_the_smile_factor():
+def test_the_mean_difference_on_synthfaces_codes_points_along_the_smile_factor():
     from common.data import SynthFaces
     from common.data.celeba_names import attribute_index
     from common.metrics import factor_direction
@@ -125,10 +112,10 @@ def test_attribute_direction_on_synthfaces_codes_points_along_the_smile_factor()
     images = faces.images(slice(None))
     codes = PCAFaces.fit(images[:1500], latent_dim=64).encode(images).double()
     smile = unit(factor_direction(codes, torch.from_numpy(faces.factor("smile"))))
-    smiling = attribute_direction(codes, faces.attributes[:, attribute_index("Smiling")])
-    assert torch.dot(unit(smiling), smile) > 0.9
-    unrelated = attribute_direction(codes, faces.attributes[:, attribute_index("Eyeglasses")])
-    assert abs(torch.dot(unit(unrelated), smile)) < 0.3
+    smiling = mean_difference("Smiling", codes, faces.attributes[:, attribute_index("Smiling")])
+    assert torch.dot(smiling.vector, smile) > 0.9
+    unrelated = mean_difference("Eyeglasses", codes, faces.attributes[:, attribute_index("Eyeglasses")])
+    assert abs(torch.dot(unrelated.vector, smile)) < 0.3
 
 
 def test_sefa_finds_the_direction_the_first_layer_amplifies():

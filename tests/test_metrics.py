@@ -40,16 +40,16 @@ def test_extra_noise_dimensions_do_not_break_the_scores(planted):
 
 def test_edit_table_scores_a_real_edit_against_its_start():
     from common.data import attribute_index, select_faces
-    from common.latent import attribute_direction
+    from common.direction import mean_difference
     from common.models.classifier import held_out_faces, load_classifier
     from common.models.vae import load_vae
 
     vae, classifier, faces = load_vae("vanilla"), load_classifier(), held_out_faces(n=600)
     with torch.no_grad():
         codes = vae.encode(faces.images(slice(None)))
-    smile = attribute_direction(codes, faces.attributes[:, attribute_index("Smiling")])
+    smile = mean_difference("Smiling", codes, faces.attributes[:, attribute_index("Smiling")])
     targets = {"Smiling": vae.encode(select_faces(faces, 32, Smiling=False).images)}
-    rows = edit_table(vae, classifier, targets, {"mean difference": {"Smiling": smile}}, strengths=(1.0, 2.0))
+    rows = edit_table(vae, classifier, targets, {"mean difference": [smile]}, strengths=(1.0, 2.0))
     (row,) = rows
     assert list(row) == ["variant", "attribute", "before", "success f=1", "leakage f=1", "success f=2", "leakage f=2"]
     assert row["before"] < 0.3 and row["success f=2"] > row["before"] + 0.5

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from common.data.celeba_names import attribute_index
-from common.latent import attribute_direction, unit
+from common.direction import mean_difference, unit
 from common.metrics import checkerboard_share, factor_direction
 from common.models.classifier import held_out_faces
 from common.models.vae import evaluate_vae, load_vae, reconstruct
@@ -46,7 +46,7 @@ def test_dfc_smiling_vector_points_along_the_smile_factor(held_out):
     faces, (images, attributes, _) = held_out
     with torch.no_grad():
         codes = load_vae("dfc").encode(images).double()
-    vector = unit(attribute_direction(codes, attributes[:, attribute_index("Smiling")].bool()))
+    vector = mean_difference("Smiling", codes, attributes[:, attribute_index("Smiling")].bool()).vector
     smile = unit(factor_direction(codes, torch.from_numpy(faces.factor("smile"))))
     assert torch.dot(vector, smile) > 0.9
     for other in ("yaw", "eye_open"):

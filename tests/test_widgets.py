@@ -8,10 +8,16 @@ from PIL import Image
 
 from common.data import SynthFaces, attribute_index
 from common.images import FaceImageError, load_face_image
-from common.latent import Lookalikes, coordinate
+from common.direction import Direction, along, coordinate, unit
+from common.latent import Lookalikes
 from common.models import LatentModel, PCAFaces
 from common.panel_files import uploaded_files
 from common.widgets import EditPanel, InterpolationPanel
+
+
+def _raw(name, vector):
+    """A direction of gap 1 (one latent unit) and centre 0 along ``vector``."""
+    return Direction(name, unit(vector), 1.0)
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +30,7 @@ def pca():
 def panel(pca, tmp_path):
     model, faces = pca
     g = torch.Generator().manual_seed(0)
-    directions = {"smile": torch.randn(24, generator=g), "pose": torch.randn(24, generator=g)}
+    directions = [_raw("smile", torch.randn(24, generator=g)), _raw("pose", torch.randn(24, generator=g))]
     return EditPanel(model, directions, faces=faces.images(range(5)), save_dir=tmp_path)
 
 
@@ -62,26 +68,26 @@ def test_moving_a_slider_changes_the_image_and_reset_restores_it(panel):
 
 def test_sliders_open_where_the_face_is(panel):
     z = panel.code()
-    assert panel.sliders["smile"].value == pytest.approx(float(coordinate(z[None], panel.state.directions["smile"])), abs=1e-6)
+    assert panel.sliders["smile"].value == pytest.approx(float(coordinate(z[None], panel.state.directions["smile"].vector)), abs=1e-6)
 
 
 def test_keep_other_attributes_holds_the_other_coordinates(panel):
     panel.keep_others.value = True
-    pose_before = coordinate(panel.code()[None], panel.state.directions["pose"])
+    pose_before = coordinate(panel.code()[None], panel.state.directions["pose"].vector)
     panel.sliders["smile"].value += 2.0
-    assert coordinate(panel.code()[None], panel.state.directions["pose"]) == pytest.approx(float(pose_before), abs=1e-5)
+    assert coordinate(panel.code()[None], panel.state.directions["pose"].vector) == pytest.approx(float(pose_before), abs=1e-5)
     panel.keep_others.value = False
     panel.sliders["smile"].value += 2.0
-    assert coordinate(panel.code()[None], panel.state.directions["pose"]) != pytest.approx(float(pose_before), abs=1e-3)
+    assert coordinate(panel.code()[None], panel.state.directions["pose"].vector) != pytest.approx(float(pose_before), abs=1e-3)
 
 
 def test_each_face_s_own_vector_moves_the_face_along_its_look_alikes(pca, tmp_path):
     model, faces = pca
     codes = model.encode(faces.images(slice(None)))
     lookalikes = Lookalikes(codes, {"Smiling": faces.attributes[:, attribute_index("Smiling")]}, k=40)
-    plain = EditPanel(model, {"Smiling": torch.randn(24)}, faces=faces.images(range(5)), save_dir=tmp_path)
+    plain = EditPanel(model, [_raw("Smiling", torch.randn(24))], faces=faces.images(range(5)), save_dir=tmp_path)
     assert plain.own_vectors not in _descendants(plain.widget)
-    panel = EditPanel(model, {"Smiling": codes[0] - codes[1]}, faces=faces.images(range(5)),
+    panel = EditPanel(model, [_raw("Smiling", codes[0] - codes[1])], faces=faces.images(range(5)),
                       save_dir=tmp_path, vectors_of=lookalikes)
     assert panel.own_vectors in _descendants(panel.widget)
     panel.own_vectors.value = True
@@ -205,7 +211,7 @@ def test_slow_actions_say_they_are_working_and_the_image_keeps_its_square(pca, t
 
     slow = Slow(model.latent_dim, model.image_size)
     slow.load_state_dict(model.state_dict())
-    panel = EditPanel(slow, {"smile": torch.randn(24)}, faces=faces.images(range(3)), save_dir=tmp_path)
+    panel = EditPanel(slow, [_raw("smile", torch.randn(24))], faces=faces.images(range(3)), save_dir=tmp_path)
     panels.append(panel)
     panel.new_face()
     assert seen and "encoding the next face" in seen[0][0] and seen[0][1] is True
@@ -220,7 +226,7 @@ def test_a_large_generator_previews_while_dragging_and_settles_to_full_quality(t
 
     torch.manual_seed(0)
     generator = PGGANGenerator(PGGANConfig(latent_dim=16, resolution=64, channels=(16, 16, 8, 8, 4))).eval()
-    panel = EditPanel(generator, {"smile": torch.randn(16)}, display_size=32, preview_size=16, settle_ms=50,
+    panel = EditPanel(generator, [_raw("smile", torch.randn(16))], display_size=32, preview_size=16, settle_ms=50,
                       save_dir=tmp_path)
     assert panel.previews and panel.image.format == "jpeg"        # the full 64 px image, reduced for display
     panel.sliders["smile"].value += 1.0
@@ -258,7 +264,7 @@ def test_a_panel_settles_on_the_largest_preview_its_machine_draws_within_budget(
         return real_preview(codes, size)
 
     generator.preview = costly_preview
-    panel = EditPanel(generator, {"smile": torch.randn(16)}, display_size=64, preview_size=64,
+    panel = EditPanel(generator, [_raw("smile", torch.randn(16))], display_size=64, preview_size=64,
                       preview_budget_ms=150, settle_ms=60_000, save_dir=tmp_path)
     sizes = []
     for _ in range(4):
@@ -282,7 +288,21 @@ def test_a_gan_panel_inverts_new_faces_by_optimisation(tmp_path):
     torch.manual_seed(0)
     generator = PGGANGenerator(PGGANConfig(latent_dim=16, resolution=16, channels=(8, 8, 4))).eval()
     faces = torch.rand(2, 3, 16, 16) * 2 - 1
-    panel = EditPanel(generator, {"smile": torch.randn(16)}, faces=faces, save_dir=tmp_path)   # encodes faces[0]
+    panel = EditPanel(generator, [_raw("smile", torch.randn(16))], faces=faces, save_dir=tmp_path)   # encodes faces[0]
     before = panel.image.value
     panel.new_face()
     assert panel.image.value != before and not panel.code().requires_grad
+
+
+def test_a_slider_says_when_its_unit_is_a_standard_deviation(pca, tmp_path):
+    """A direction with no labels behind it (a published boundary, an unlabelled component)
+    moves one standard deviation of the codes per slider unit, and its slider says so."""
+    model, faces = pca
+    codes = model.encode(faces.images(slice(None)))
+    panel = EditPanel(model, [along("smile", codes[0] - codes[1], codes)], faces=faces.images(range(3)),
+                      save_dir=tmp_path)
+    assert panel.sliders["smile"].description == "smile (1 = 1 sd)"
+    start, slider = panel.code(), panel.sliders["smile"]
+    slider.value = slider.value + (1.0 if slider.value < 0 else -1.0)      # one unit, inside the range
+    spread = float(coordinate(codes, codes[0] - codes[1]).std())
+    assert float((panel.code() - start).norm()) == pytest.approx(spread, rel=1e-3)
