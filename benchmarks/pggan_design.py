@@ -10,12 +10,13 @@ each scored the same way (``common.gan_scores``) on the same number of samples:
 
 The arms' step counts make their CPU time equal: full-resolution steps of the wider
 generator cost 2.3x the others' and its schedule 1.75x (measured with
-``benchmarks/pggan_speed.py``'s step timer). Each run keeps its checkpoint under ``--runs``;
-running the script again resumes unfinished runs and rescores finished ones. Then the boundary's own inputs are
+``benchmarks/pggan_speed.py``'s step timer). Each run keeps its checkpoint and its scores
+under ``--runs``; running the script again resumes unfinished runs and reuses the scores of
+finished ones (scored on as many samples). Then the boundary's own inputs are
 compared on the best arm: probabilities against factor readings, 10,000 samples against
 ``--many``. The tables are printed and written to ``docs/pggan_design.md``.
 
-    python benchmarks/pggan_design.py [--arms z,w,wide] [--budget 2500] [--samples 20000]
+    python benchmarks/pggan_design.py [--arms z,w,wide,w-fast] [--budget 2500] [--samples 20000]
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ ARMS = {
     "w": ("4-layer mapping network z -> w, boundaries in w", {"mapping_layers": 4}, 1.0),
     "wide": ("wider 32x32 and 64x64 stages (64, 32 channels), same z",
              {"channels": (128, 128, 64, 64, 32)}, 0.57),
+    "w-fast": ("the same mapping network learning at a tenth of the generator's rate (StyleGAN: a hundredth)",
+               {"mapping_layers": 4, "mapping_lr": 0.1}, 1.0),
 }
 BATCH = 32
 DOC = Path(__file__).resolve().parent.parent / "docs" / "pggan_design.md"
@@ -59,31 +62,47 @@ def trained_arm(name: str, budget: int, runs: Path) -> tuple[torch.nn.Module, fl
     its training used in all (kept in the run folder across resumptions)."""
     recipe = arm_recipe(name, budget, runs)
     spent_file = runs / name / "cpu_seconds.json"
-    spent = json.loads(spent_file.read_text())["cpu_seconds"] if spent_file.exists() else 0.0
+    kept = json.loads(spent_file.read_text()) if spent_file.exists() else {"cpu_seconds": 0.0, "steps": 0}
     start = time.process_time()
     generator = recipe.run().model
-    spent += time.process_time() - start
+    if kept["steps"] == recipe.train.steps:           # finished before: only reloaded, nothing to add
+        return generator, kept["cpu_seconds"]
+    spent = kept["cpu_seconds"] + time.process_time() - start
     with atomic_path(spent_file) as tmp:
         tmp.write_text(json.dumps({"cpu_seconds": spent, "steps": recipe.train.steps}))
     return generator, spent
 
 
-def design_table(arms: list[str], budget: int, runs: Path, judge: Judge,
-                 samples: int) -> tuple[list[dict], dict[str, torch.nn.Module]]:
-    """One row of scores per arm, and the arms' generators."""
-    rows, generators = [], {}
+SCORED = ("smile separability", "narrow eyes separability", "pose separability", "smile success at 1",
+          "smile success at 2", "narrow eyes success at 1", "pose success at 1", "identity change",
+          "edited FD ratio", "frechet")
+
+
+def arm_row(name: str, budget: int, runs: Path, judge: Judge, samples: int) -> dict:
+    """The arm's row of scores: trained (or resumed) and scored on ``samples`` samples, or
+    read back from its run folder when that run was already scored so."""
+    scores_file = runs / name / "scores.json"
+    steps = arm_recipe(name, budget, runs).train.steps
+    if scores_file.exists():
+        kept = json.loads(scores_file.read_text())
+        if kept["steps"] == steps and kept["samples"] == samples:
+            return kept["row"]
+    generator, spent = trained_arm(name, budget, runs)
+    codes, reading = read_samples(generator, judge, samples, seed=1)
+    scores = edit_scores(generator, judge, codes, reading, EDITS)
+    row = {"arm": name, "steps": steps, "CPU min": spent / 60, **{key: scores[key] for key in SCORED}}
+    with atomic_path(scores_file) as tmp:
+        tmp.write_text(json.dumps({"steps": steps, "samples": samples, "row": row}))
+    return row
+
+
+def design_table(arms: list[str], budget: int, runs: Path, judge: Judge, samples: int) -> list[dict]:
+    """One row of scores per arm, printed as each arm finishes."""
+    rows = []
     for name in arms:
-        generators[name], spent = trained_arm(name, budget, runs)
-        generator = generators[name]
-        codes, reading = read_samples(generator, judge, samples, seed=1)
-        scores = edit_scores(generator, judge, codes, reading, EDITS)
-        rows.append({"arm": name, "steps": arm_recipe(name, budget, runs).train.steps, "CPU min": spent / 60,
-                     **{key: scores[key] for key in ("smile separability", "narrow eyes separability",
-                                                     "pose separability", "smile success at 1", "smile success at 2",
-                                                     "narrow eyes success at 1", "pose success at 1",
-                                                     "identity change", "edited FD ratio", "frechet")}})
+        rows.append(arm_row(name, budget, runs, judge, samples))
         print(plot.text_table(rows[-1:], FORMATS), flush=True)
-    return rows, generators
+    return rows
 
 
 def boundary_inputs_table(name: str, generator: torch.nn.Module, judge: Judge, many: int) -> list[dict]:
@@ -117,9 +136,9 @@ def main() -> None:
     arms = args.arms.split(",")
     held_out = face_data("test", n=2000, size=64, seed=0)
     judge = Judge(classifier_on_data(64), held_out.images(slice(None)))
-    rows, generators = design_table(arms, args.budget, args.runs, judge, args.samples)
+    rows = design_table(arms, args.budget, args.runs, judge, args.samples)
     best = max(rows, key=lambda row: row["smile separability"] + row["smile success at 1"])["arm"]
-    inputs = boundary_inputs_table(best, generators[best], judge, args.many)
+    inputs = boundary_inputs_table(best, trained_arm(best, args.budget, args.runs)[0], judge, args.many)
     print(plot.text_table(rows, FORMATS))
     print(plot.text_table(inputs, FORMATS))
     command = f"python benchmarks/pggan_design.py --arms {args.arms} --budget {args.budget} --samples {args.samples}"

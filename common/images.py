@@ -6,6 +6,8 @@ edges (files, PNG bytes, widgets, matplotlib).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import io
 import warnings
 from pathlib import Path
@@ -123,6 +125,10 @@ def _eight_bit(picture: Image.Image) -> Image.Image:
 
 def save_gif(frames: Tensor, path: str | Path | BinaryIO, milliseconds: int = 80) -> None:
     """``[T,3,H,W]`` in [-1,1] -> an endlessly looping animated GIF at ``path`` (or into a file object)."""
-    pictures = [Image.fromarray(p) for p in to_uint8(frames)]
-    pictures[0].save(path, format="GIF", save_all=True, append_images=pictures[1:],
+    save_animation([Image.fromarray(p) for p in to_uint8(frames)], path, milliseconds)
+
+
+def save_animation(pictures: Sequence[Image.Image], path: str | Path | BinaryIO, milliseconds: int = 80) -> None:
+    """PIL pictures -> an endlessly looping animated GIF at ``path`` (or into a file object)."""
+    pictures[0].save(path, format="GIF", save_all=True, append_images=list(pictures[1:]),
                      duration=milliseconds, loop=0)

@@ -63,35 +63,59 @@ def edit_strip(model, code: Tensor, direction: Direction, face: Tensor, judge: J
     return Strip(face, edits, readings)
 
 
-def encoder_strip(model, train, test, judge: Judge, spec: EditSpec, strengths: Sequence[float] = STRENGTHS,
-                  lookalikes: int | None = None, train_codes: Tensor | None = None) -> Strip:
-    """An encoder's strip: ``test``'s showcase face (``showcase_faces``), encoded and moved
-    along the direction fitted on ``train`` (``scoreboard.group_directions``) or, given
-    ``lookalikes`` = k, along the face's own vector from its k look-alikes of each group in
-    ``train`` (``scoreboard.lookalike_direction``); ``train`` and ``test`` are ``FaceData``
-    at the model's size. ``train_codes``: ``train``'s codes ``[N,D]`` when already encoded
-    (default: encoded here)."""
-    face = test.images(showcase_faces(test, [spec]))
-    code = model.encode(face)
+@dataclass(frozen=True)
+class Subject:
+    """One method's hold on a face: its ``model`` (a ``LatentModel``), the face's ``code [D]``
+    in that model and the ``direction`` a smile slider moves it along."""
+
+    model: object
+    code: Tensor
+    direction: Direction
+
+
+def encoder_subject(model, train, test, spec: EditSpec, lookalikes: int | None = None,
+                    train_codes: Tensor | None = None) -> Subject:
+    """``test``'s showcase face (``showcase_faces``) encoded by ``model``, with the direction
+    fitted on ``train`` (``scoreboard.group_directions``) or, given ``lookalikes`` = k, the
+    face's own vector from its k look-alikes of each group in ``train``
+    (``scoreboard.lookalike_direction``); ``train`` and ``test`` are ``FaceData`` at the
+    model's size. ``train_codes``: ``train``'s codes ``[N,D]`` when already encoded."""
+    code = model.encode(test.images(showcase_faces(test, [spec])))
     if train_codes is None:
         train_codes = encode_faces(model, train.images(slice(None)))
     if lookalikes is None:
-        direction = group_directions(train_codes, train, [spec])[spec.name]
-    else:
-        own = lookalike_direction(train_codes, train, spec, code, lookalikes)
-        direction = Direction(spec.name, own.vector[0], float(own.gap[0]))
-    return edit_strip(model, code[0], direction, face[0], judge, spec, strengths)
+        return Subject(model, code[0], group_directions(train_codes, train, [spec])[spec.name])
+    own = lookalike_direction(train_codes, train, spec, code, lookalikes)
+    return Subject(model, code[0], Direction(spec.name, own.vector[0], float(own.gap[0])))
+
+
+def renderer_subject(train, test, spec: EditSpec) -> Subject:
+    """The yardstick (SynthFaces only): ``test``'s showcase face as the renderer's code (its
+    factors, ``models.rendered``) with the renderer's direction fitted on ``train``'s factors
+    by the encoders' rule: what the same slider does to the face itself."""
+    index = showcase_faces(test, [spec])[0]
+    direction = group_directions(torch.from_numpy(train.factors), train, [spec])[spec.name]
+    return Subject(RenderedFaces(test.size), torch.from_numpy(test.factors[index]), direction)
+
+
+def subject_strip(subject: Subject, face: Tensor, judge: Judge, spec: EditSpec,
+                  strengths: Sequence[float] = STRENGTHS) -> Strip:
+    """``edit_strip`` of a ``Subject`` whose original is ``face [3,H,W]``."""
+    return edit_strip(subject.model, subject.code, subject.direction, face, judge, spec, strengths)
+
+
+def encoder_strip(model, train, test, judge: Judge, spec: EditSpec, strengths: Sequence[float] = STRENGTHS,
+                  lookalikes: int | None = None, train_codes: Tensor | None = None) -> Strip:
+    """An encoder's strip of ``test``'s showcase face (``encoder_subject``'s arguments)."""
+    face = test.images(showcase_faces(test, [spec]))[0]
+    return subject_strip(encoder_subject(model, train, test, spec, lookalikes, train_codes), face, judge, spec,
+                         strengths)
 
 
 def renderer_strip(train, test, judge: Judge, spec: EditSpec, strengths: Sequence[float] = STRENGTHS) -> Strip:
-    """The yardstick's strip (SynthFaces only): ``test``'s showcase face re-rendered from its
-    factors moved along the renderer's direction (``models.rendered``), fitted on ``train``'s
-    factors by the encoders' rule: what the same slider does to the face itself."""
-    index = showcase_faces(test, [spec])
-    face = test.images(index)[0]
-    direction = group_directions(torch.from_numpy(train.factors), train, [spec])[spec.name]
-    return edit_strip(RenderedFaces(face.shape[-1]), torch.from_numpy(test.factors[index[0]]), direction, face, judge,
-                      spec, strengths)
+    """The yardstick's strip: ``renderer_subject`` moved by each strength."""
+    face = test.images(showcase_faces(test, [spec]))[0]
+    return subject_strip(renderer_subject(train, test, spec), face, judge, spec, strengths)
 
 
 def showcase_figure(strips: Mapping[str, Strip], spec: EditSpec, strengths: Sequence[float] = STRENGTHS,

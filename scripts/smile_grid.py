@@ -1,10 +1,12 @@
-"""The README's first figure: one held-out face per method, its smile slider at -2, 0 and +2
+"""The README's first figures: one held-out face per method, its smile slider at -2, 0 and +2
 (``common.showcase``; for the VAE and the DFC-VAE also along the face's own look-alike
-vector, the panel's "each face's own vector"), from the shipped weights (or, with ``CELEBA_ROOT`` set, the CelebA
-ones). Prints each reading as a table too.
+vector, the panel's "each face's own vector"), and an animation of the same face in every
+method while one Smiling slider sweeps from -2 to +2 (``common.compare_panel``, notebook 05's
+one-slider panel), from the shipped weights (or, with ``CELEBA_ROOT`` set, the CelebA ones).
+Prints each reading as a table too.
 
-    python scripts/smile_grid.py                      # writes docs/smile_grid.png
-    python scripts/smile_grid.py --out /tmp/grid.png --fit 2000
+    python scripts/smile_grid.py                      # writes docs/smile_grid.png and docs/smile_sweep.gif
+    python scripts/smile_grid.py --out /tmp/grid.png --gif /tmp/sweep.gif --fit 2000
 """
 
 from __future__ import annotations
@@ -16,20 +18,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import torch  # noqa: E402
+
 from common import face_data, plot  # noqa: E402
 from common.cli import whole_number  # noqa: E402
 from common.arithmetic import encode_faces  # noqa: E402
+from common.compare_panel import save_sweep_gif, sweep_frames  # noqa: E402
 from common.files import atomic_path  # noqa: E402
 from common.models.inversion import invert  # noqa: E402
 from common.scoreboard import Judge, edits_for, generator_direction  # noqa: E402
-from common.showcase import (FIGURE_DPI, STRENGTHS, edit_strip, encoder_strip, renderer_strip,  # noqa: E402
-                             showcase_faces, showcase_figure)
+from common.showcase import (FIGURE_DPI, STRENGTHS, Subject, encoder_subject, renderer_subject,  # noqa: E402
+                             showcase_faces, showcase_figure, subject_strip)
 from common.trained import classifier_on_data, glow_on_data, pggan_on_data, vae_on_data  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "smile_grid.png", help="PNG to write")
+    parser.add_argument("--gif", type=Path, default=ROOT / "docs" / "smile_sweep.gif", help="animation to write")
+    parser.add_argument("--frames", type=whole_number(3), default=17, help="strengths the animation sweeps through")
     parser.add_argument("--fit", type=whole_number(100), default=10_000,
                         help="training faces (and generator samples) that define each direction")
     parser.add_argument("--held-out", type=whole_number(10), default=2_000, help="held-out faces to judge against")
@@ -42,23 +49,23 @@ def main(argv: list[str] | None = None) -> None:
     smile = edits_for(test)[0]
     chosen = showcase_faces(test, [smile])[0]
 
-    strips = {}
+    subjects, face = {}, test.images([chosen])
     if hasattr(test, "factors"):                      # SynthFaces: the face itself, re-rendered, comes first
-        strips["Renderer (truth)"] = renderer_strip(train, test, judge, smile)
+        subjects["Renderer (truth)"] = renderer_subject(train, test, smile)
     encoders = {"VAE": vae_on_data("vanilla"), "DFC-VAE": vae_on_data("dfc"),
                 "Glow (64x64)": glow_on_data(64)}
     lookalikes = args.fit // 30                       # notebook 05's look-alikes per group
     for name, model in encoders.items():
         codes = encode_faces(model, train.images(slice(None)))
-        strips[name] = encoder_strip(model, train, test, judge, smile, train_codes=codes)
+        subjects[name] = encoder_subject(model, train, test, smile, train_codes=codes)
         if not name.startswith("Glow"):               # Glow's look-alike vectors barely move its smile (notebook 05)
-            strips[f"{name}, own vector"] = encoder_strip(model, train, test, judge, smile,
-                                                          lookalikes=lookalikes, train_codes=codes)
+            subjects[f"{name}, own vector"] = encoder_subject(model, train, test, smile, lookalikes=lookalikes,
+                                                              train_codes=codes)
     gan = pggan_on_data()
     direction = generator_direction(gan, gan.sample_latent(args.fit, seed=0), judge, smile)
-    face = test.images([chosen])
     code = invert(gan, face, steps=args.inversion_steps, progress=True)[0][0]
-    strips["PGGAN + InterFaceGAN"] = edit_strip(gan, code, direction, face[0], judge, smile)
+    subjects["PGGAN + InterFaceGAN"] = Subject(gan, code, direction)
+    strips = {name: subject_strip(subject, face[0], judge, smile) for name, subject in subjects.items()}
 
     columns = ["face", *(f"{s:+g}" for s in STRENGTHS)]
     print(f"held-out face {chosen}; {smile.factor} read by the attribute classifier at each smile strength (gaps)")
@@ -68,6 +75,11 @@ def main(argv: list[str] | None = None) -> None:
     with atomic_path(args.out, suffix=".png") as tmp:
         figure.savefig(tmp, dpi=FIGURE_DPI)
     print(f"wrote {args.out}")
+    shared = {name: subject for name, subject in subjects.items() if not name.endswith("own vector")}
+    sweep = torch.linspace(-2.0, 2.0, args.frames).tolist()
+    with atomic_path(args.gif, suffix=".gif") as tmp:
+        save_sweep_gif(sweep_frames(shared, sweep, smile.name), tmp)
+    print(f"wrote {args.gif}")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def test_without_mapping_w_is_z_and_the_layout_stays_interfacegans():
 def test_the_mapping_network_learns_at_a_hundredth_of_the_rate():
     """StyleGAN's learning-rate multiplier: the stored weights are 100x the applied ones, so
     one Adam step (a fixed size in stored units) moves the applied weights 100x less."""
-    mapping = MappingNetwork(8, layers=1)
+    mapping = MappingNetwork(8, layers=1, lr_multiplier=0.01)
     layer = mapping.layers[0]
     applied = lambda: layer.weight * layer.scale  # noqa: E731
     before = applied().detach().clone()
@@ -48,9 +48,9 @@ def test_the_mapping_network_learns_at_a_hundredth_of_the_rate():
 
 
 def test_the_recipe_records_and_rebuilds_the_design():
-    recipe = PGGANRecipe.from_options(steps=30, mapping_layers=4, channels=(128, 128, 64, 64, 32))
+    recipe = PGGANRecipe.from_options(steps=30, mapping_layers=4, mapping_lr=0.1, channels=(128, 128, 64, 64, 32))
     block = recipe.model_block()
-    assert block["mapping_layers"] == 4 and block["channels"] == [128, 128, 64, 64, 32]
+    assert block["mapping_layers"] == 4 and block["channels"] == [128, 128, 64, 64, 32] and block["mapping_lr"] == 0.1
     rebuilt = PGGANRecipe.from_blocks(block, recipe.train_block() | recipe.loss_block())
     assert rebuilt.gan == recipe.gan
     assert "mapping_layers" not in PGGANRecipe.from_options(steps=30).model_block()   # today's file keeps its record

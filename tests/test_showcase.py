@@ -98,9 +98,9 @@ def test_every_face_in_the_figure_is_at_least_128_pixels_wide(setting):
 
 
 def test_the_script_writes_the_readme_figure_from_the_shipped_weights(tmp_path):
-    out = tmp_path / "grid.png"
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "smile_grid.py"), "--out", str(out),
-                           "--fit", "300", "--held-out", "100", "--inversion-steps", "3"],
+    out, gif = tmp_path / "grid.png", tmp_path / "sweep.gif"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "smile_grid.py"), "--out", str(out), "--gif", str(gif),
+                           "--frames", "5", "--fit", "300", "--held-out", "100", "--inversion-steps", "3"],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     for method in ("Renderer (truth)", "VAE", "VAE, own vector", "DFC-VAE", "DFC-VAE, own vector", "Glow (64x64)",
@@ -108,7 +108,10 @@ def test_the_script_writes_the_readme_figure_from_the_shipped_weights(tmp_path):
         assert method in done.stdout
     width, height = Image.open(out).size
     assert width >= 4 * 128 and height >= 7 * 128
-    assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]    # nothing half-written beside it
+    animation = Image.open(gif)
+    assert animation.n_frames == 5 + 3                             # -2 .. +2 and back
+    assert animation.size[0] == 5 * 2 * 64                        # the five shared-vector rows, side by side
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.png", "sweep.gif"]    # nothing half-written beside them
 
 
 def test_training_curves_shade_the_last_fifth_and_say_how_much_it_still_fell():

@@ -41,6 +41,7 @@ class PGGANConfig:
     resolution: int = 1024
     channels: tuple[int, ...] | None = None  # per resolution 4..R; default min(16384 // res, 512)
     mapping_layers: int = 0                  # dense layers z -> w in front of the generator; 0: none
+    mapping_lr: float = 0.01                 # the mapping network's learning-rate multiplier (StyleGAN's 0.01)
 
     def __post_init__(self) -> None:
         levels = int(math.log2(self.resolution)) - 1
@@ -90,15 +91,11 @@ class ConvBlock(nn.Module):
         return x if self.linear else F.leaky_relu(x, 0.2)
 
 
-MAPPING_LR_MULTIPLIER = 0.01     # StyleGAN's: the mapping network learns 100x slower
-
-
 class EqualizedLinear(nn.Module):
     """Dense layer with N(0, 1/m) weights scaled at run time by ``m * gain / sqrt(fan_in)``
     (equalised learning rate with StyleGAN's learning-rate multiplier ``m``): ``[N,I] -> [N,O]``."""
 
-    def __init__(self, features_in: int, features_out: int, multiplier: float = MAPPING_LR_MULTIPLIER,
-                 gain: float = math.sqrt(2.0)) -> None:
+    def __init__(self, features_in: int, features_out: int, multiplier: float, gain: float = math.sqrt(2.0)) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.randn(features_out, features_in) / multiplier)
         self.bias = nn.Parameter(torch.zeros(features_out))
@@ -110,11 +107,12 @@ class EqualizedLinear(nn.Module):
 
 class MappingNetwork(nn.Module):
     """``z [N,D] -> w [N,D]``: pixel norm of ``z``, then ``layers`` equalised dense layers,
-    each followed by LeakyReLU(0.2) (StyleGAN's mapping network, narrower)."""
+    each followed by LeakyReLU(0.2) (StyleGAN's mapping network, narrower), learning at
+    ``lr_multiplier`` times the generator's rate (StyleGAN's 0.01)."""
 
-    def __init__(self, dim: int, layers: int) -> None:
+    def __init__(self, dim: int, layers: int, lr_multiplier: float = 0.01) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(EqualizedLinear(dim, dim) for _ in range(layers))
+        self.layers = nn.ModuleList(EqualizedLinear(dim, dim, lr_multiplier) for _ in range(layers))
 
     def forward(self, z: Tensor) -> Tensor:
         w = pixel_norm(z[:, :, None, None]).flatten(1)
@@ -135,7 +133,7 @@ class PGGANGenerator(nn.Module):
         self.levels = len(config.channels)
         self.register_buffer("lod", torch.zeros(()))
         if config.mapping_layers:
-            self.mapping = MappingNetwork(config.latent_dim, config.mapping_layers)
+            self.mapping = MappingNetwork(config.latent_dim, config.mapping_layers, config.mapping_lr)
         previous = config.latent_dim
         for i, c in enumerate(config.channels):
             first = ConvBlock(previous, c, kernel=4, padding=3) if i == 0 else ConvBlock(previous, c, upsample=True)

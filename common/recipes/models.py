@@ -359,6 +359,7 @@ class PGGANRecipe(Recipe):
     @classmethod
     def from_options(cls, *, image_size: int | None = None, phase_steps: int | None = None,
                      gan_loss: str = "logistic", channels: tuple[int, ...] | None = None, mapping_layers: int = 0,
+                     mapping_lr: float = 0.01,
                      steps: int = 9000, batch_size: int = 64, lr: float | None = None,
                      seed: int = 0, out: str | None = None, device: str | None = None,
                      data: DataSpec = DataSpec()) -> PGGANRecipe:
@@ -368,7 +369,8 @@ class PGGANRecipe(Recipe):
             raise RecipeError(f"--channels {','.join(map(str, channels))}: a {size}x{size} generator has {levels} "
                               f"levels (4x4 .. {size}x{size}), so give {levels} widths")
         gan = PGGANConfig(latent_dim=SYNTH_PGGAN.latent_dim, resolution=size,
-                          channels=channels or SYNTH_PGGAN.channels[:levels], mapping_layers=mapping_layers)
+                          channels=channels or SYNTH_PGGAN.channels[:levels], mapping_layers=mapping_layers,
+                          mapping_lr=mapping_lr)
         return cls(gan=gan, phase_steps=phase_steps or max(1, steps // 10), gan_loss=gan_loss, data=data,
                    train=_train_config(steps, batch_size, lr or 1e-3, seed, out, device, betas=(0.0, 0.99),
                                        cosine=False))
@@ -404,13 +406,15 @@ class PGGANRecipe(Recipe):
         return sample_quality(model, reading_classifier(self.data, weights_dir), held_out)
 
     def model_block(self) -> dict:
-        mapping = {"mapping_layers": self.gan.mapping_layers} if self.gan.mapping_layers else {}
+        mapping = ({"mapping_layers": self.gan.mapping_layers, "mapping_lr": self.gan.mapping_lr}
+                   if self.gan.mapping_layers else {})
         return {"latent_dim": self.gan.latent_dim, "resolution": self.gan.resolution,
                 "channels": list(self.gan.channels)} | mapping
 
     def options(self) -> dict[str, Any]:
         return {"image_size": self.gan.resolution, "phase_steps": self.phase_steps, "gan_loss": self.gan_loss,
-                "channels": tuple(self.gan.channels), "mapping_layers": self.gan.mapping_layers}
+                "channels": tuple(self.gan.channels), "mapping_layers": self.gan.mapping_layers} | (
+                    {"mapping_lr": self.gan.mapping_lr} if self.gan.mapping_layers else {})
 
     def loss_block(self) -> dict:
         return {"loss": self.gan_loss, "phase_steps": self.phase_steps, "betas": list(self.train.betas)}

@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="pggan: steps per fade-in or stable phase (default steps // 10)")
     parser.add_argument("--mapping-layers", type=whole_number(0), default=0,
                         help="pggan: dense layers of a mapping network z -> w in front of the generator (0: none)")
+    parser.add_argument("--mapping-lr", type=float, default=0.01,
+                        help="pggan: the mapping network's learning rate as a multiple of the generator's "
+                             "(StyleGAN's 0.01)")
     parser.add_argument("--gan-loss", choices=("logistic", "wgan-gp"), default="logistic", help="pggan's loss")
     parser.add_argument("--coupling", choices=("additive", "affine"), default="additive",
                         help="glow's coupling: additive (no division on the reverse pass, so edited latents "
@@ -96,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 # The command line's options each recipe takes besides the shared ones.
 MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind", "channels", "upsample"),
                  "dfc": ("features", "channels"),
-                 "glow": ("image_size", "coupling", "top_size", "conditional"), "pggan": ("image_size", "phase_steps", "gan_loss", "channels", "mapping_layers")}
+                 "glow": ("image_size", "coupling", "top_size", "conditional"), "pggan": ("image_size", "phase_steps", "gan_loss", "channels", "mapping_layers",
+                                   "mapping_lr")}
 
 
 def recipe_from_arguments(args: argparse.Namespace) -> Recipe:
