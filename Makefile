@@ -9,7 +9,7 @@ endif
 # This clone's `common` comes first, whatever other clones did with the shared environment.
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: lab test unit notebooks notebooks-celeba bench execute-notebooks which-common
+.PHONY: lab test unit notebooks notebooks-celeba bench execute-notebooks results which-common
 
 lab:
 	$(PY) -m jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -42,6 +42,10 @@ bench:
 # Re-run every notebook in full mode and store its outputs (what the repository ships).
 execute-notebooks:
 	cd notebooks && $(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=3600 $(notdir $(if $(filter notebooks/,$(NB)),$(wildcard notebooks/*.ipynb),$(NB)))
+
+# docs/RESULTS.md and the README's verdict table, from weights/manifest.json and notebook 05's docs/results.json.
+results:
+	$(PY) scripts/results.py
 
 # Where `common` is imported from (a check that this clone's own code is the one in use).
 which-common:

@@ -66,6 +66,15 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def device_name(where: torch.device | None = None) -> str:
+    """``where`` (default: where models run, ``device()``) in words: the GPU's name, or the
+    CPU with its threads."""
+    where = where or device()
+    if where.type == "cuda":
+        return f"GPU ({torch.cuda.get_device_name(where)})"
+    return f"CPU ({torch.get_num_threads()} threads of {os.cpu_count()} cores)"
+
+
 def model_device(model) -> torch.device:
     """The device of ``model``'s parameters (or buffers, for a model made of buffers only);
     the CPU for a model that holds no tensors."""

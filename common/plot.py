@@ -134,11 +134,11 @@ def training_curves(history: History, keys: Sequence[str] = ("loss",), title: st
 
 def _cells(rows: Sequence[Mapping[str, object]], formats: Mapping[str, str] | None) -> tuple[list[str], list[list[str]]]:
     """The column names and each row's formatted cells; ``formats[prefix]`` formats every
-    column whose name starts with ``prefix``."""
+    column whose name starts with ``prefix``; a missing value (None) shows as "n/a"."""
     formats = formats or {}
     keys = list(rows[0])
     spec = {k: next((f for prefix, f in formats.items() if k.startswith(prefix)), "") for k in keys}
-    return keys, [[format(row[k], spec[k]) for k in keys] for row in rows]
+    return keys, [["n/a" if row.get(k) is None else format(row[k], spec[k]) for k in keys] for row in rows]
 
 
 def text_table(rows: Sequence[Mapping[str, object]], formats: Mapping[str, str] | None = None) -> str:

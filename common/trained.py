@@ -3,7 +3,7 @@
 On SynthFaces: the shipped weights. On CelebA: weights trained with the command line
 (``python -m common.train MODEL --data celeba --save``, in ``weights/``) when there are
 some; otherwise the model is trained now by that same recipe (a few steps in quick mode,
-more in full mode) and kept in the cache (``FES_CACHE/models/``), so the next notebook
+more in full mode, on the first ``CELEBA_LIMIT`` training faces) and kept in the cache (``FES_CACHE/models/``), so the next notebook
 that needs it loads it instead of training again.
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 from torch import nn
 
-from .config import cache_dir, device, pick
-from .data.switch import celeba_crop, celeba_root, using_celeba
+from .config import cache_dir, device, device_name, pick
+from .data.switch import celeba_crop, celeba_limit, celeba_root, using_celeba
 from .models.classifier import load_classifier
 from .models.dfc import FeatureNetworkError, feature_network
 from .models.glow import load_glow
@@ -77,9 +77,11 @@ def _loaded(model: str, load: Callable[..., nn.Module], name: str, steps: int, *
         pass
     folder = models_folder()
     if read_manifest(folder).get(name, {}).get("train", {}).get("steps", 0) < steps:
-        print(f"{name}: no CelebA weights yet; training it now by its recipe ({steps} steps) into {folder}")
-        recipe = RECIPES[model].from_options(steps=steps, data=DataSpec.current(),
+        recipe = RECIPES[model].from_options(steps=steps, data=DataSpec.current(celeba_limit=celeba_limit()),
                                              out=str(folder / "runs" / name.removesuffix(".safetensors")), **options)
+        print(f"{name}: no CelebA weights yet; training it now: {steps} steps of {recipe.train.batch_size} faces "
+              f"from the first {recipe.data.celeba_limit} CelebA training faces (CELEBA_LIMIT) on "
+              f"{device_name()}, into {folder}; after its first steps it says how long the rest will take")
         recipe.run(save=True, force=True, weights_dir=folder)
     else:
         print(f"{name}: trained on CelebA by an earlier notebook, from {folder}")

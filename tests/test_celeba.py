@@ -127,6 +127,17 @@ def test_decoded_faces_are_cached_and_a_damaged_cache_heals(exported, monkeypatc
     assert np.array_equal(healed.pixels, decoded)
 
 
+def test_a_cached_split_opens_without_listing_or_stating_its_images(exported, monkeypatch, tmp_path):
+    monkeypatch.setenv("FES_CACHE", str(tmp_path))
+    decoded = np.array(CelebA(exported[0], split="train", crop=None, limit=6).pixels)
+    image_dir = exported[0] / IMAGE_DIR
+    real_stat = Path.stat
+    monkeypatch.setattr(Path, "iterdir", lambda self: pytest.fail(f"listed {self}"))
+    monkeypatch.setattr(Path, "stat", lambda self, **kw: pytest.fail(f"stat {self}") if self.parent == image_dir
+                        else real_stat(self, **kw))
+    assert np.array_equal(CelebA(exported[0], split="train", crop=None, limit=6).pixels, decoded)
+
+
 def test_celeba_has_the_synthfaces_interface(exported):
     data = CelebA(exported[0], split="train", crop=None, limit=10)
     assert len(data) == 10 and data.pixels.shape == (10, 64, 64, 3)
@@ -149,7 +160,10 @@ def test_synthfaces_exported_in_celebas_geometry_reads_back_as_the_faces(tmp_pat
 def test_the_switch_picks_celeba_and_says_so(tmp_path, monkeypatch, exported):
     monkeypatch.delenv("CELEBA_ROOT", raising=False)
     assert isinstance(face_data("test", n=5), SynthFaces)
-    assert "SynthFaces" in describe_data(test=face_data("test", n=5))
+    described = describe_data(test=face_data("test", n=5)).splitlines()
+    assert "SynthFaces" in described[1]
+    expected = "device: GPU (" if torch.cuda.is_available() else f"device: CPU ({torch.get_num_threads()} threads"
+    assert described[0].startswith(expected)                 # a notebook's first output names its device
     monkeypatch.setenv("CELEBA_ROOT", str(exported[0]))
     monkeypatch.setenv("CELEBA_CROP", "none")
     data = face_data("train", n=5)
@@ -187,3 +201,25 @@ def test_google_drive_quota_gives_manual_steps(tmp_path, monkeypatch):
     monkeypatch.setattr("torchvision.datasets.CelebA", refuse)
     with pytest.raises(CelebAError, match="quota.*by hand.*img_align_celeba"):
         download_celeba(tmp_path)
+
+
+def test_a_notebook_trains_on_the_first_celeba_limit_faces_and_the_command_says_so(exported, monkeypatch):
+    from common.data.switch import celeba_limit
+    from common.recipes import DataSpec, VAERecipe
+
+    monkeypatch.setenv("FES_QUICK", "1")
+    monkeypatch.delenv("CELEBA_LIMIT", raising=False)
+    assert celeba_limit() == 2_000
+    monkeypatch.setenv("CELEBA_LIMIT", "7")
+    assert celeba_limit() == 7
+    monkeypatch.setenv("CELEBA_ROOT", str(exported[0]))
+    monkeypatch.setenv("CELEBA_CROP", "none")
+    data = DataSpec.current(celeba_limit=celeba_limit())
+    assert len(data.training(64)) == 7 and data.record(data.training(64), data.held_out(64, n=2))["celeba_limit"] == 7
+    recipe = VAERecipe.from_options(steps=3, data=data)
+    assert "--celeba-limit 7" in recipe.command()
+    assert DataSpec.from_record(recipe.data.record(data.training(64), data.held_out(64, n=2)),
+                                str(exported[0])).celeba_limit == 7
+    monkeypatch.setenv("CELEBA_LIMIT", "many")
+    with pytest.raises(CelebAError, match="CELEBA_LIMIT must be a whole number of faces .* 'many'"):
+        celeba_limit()

@@ -169,7 +169,6 @@ class CelebA(Dataset):
         try:
             names, attributes = parse_attributes(self.root / ATTR_FILE)
             partition = parse_partition(self.root / PARTITION_FILE)
-            present = set(p.name for p in image_dir.iterdir())
         except PermissionError as error:
             raise CelebAError(f"{error.filename} cannot be read by this user (permission denied); "
                               "make the CelebA folder and its files readable (chmod -R a+rX)") from None
@@ -177,26 +176,38 @@ class CelebA(Dataset):
                 if split == "all" or partition.get(name) == SPLIT_CODES[split]][:limit]
         if not keep:
             raise CelebAError(f"{self.root / PARTITION_FILE} puts no listed image in the {split!r} split")
-        for i in keep:
-            if names[i] not in present:
-                raise CelebAError(f"{self.root / ATTR_FILE}, line {i + 3} lists {names[i]}, "
-                                  f"but {image_dir / names[i]} does not exist; re-extract img_align_celeba.zip")
         self.files = [names[i] for i in keep]
         self.attributes = torch.from_numpy(attributes[keep])
         shape = (len(self.files), size, size, 3)
         path = self.cache_path() if cache else None
         self.pixels = read_pixels(path, shape, mmap=True) if path is not None else None
         if self.pixels is None:
+            self._check_present(keep, names)
             self.pixels = self._decode_all(path, shape, progress, workers)
 
-    def cache_path(self) -> Path:
-        """Where the decoded faces live: named by a hash of the folder, its files (names,
-        sizes, modification times), the split, size and crop."""
-        digest = hashlib.sha256(f"{self.root.resolve()}|{self.size}|{self.crop}".encode())
+    def _check_present(self, keep: list[int], names: list[str]) -> None:
+        """Every kept image is in the folder (one listing of it, before decoding)."""
         image_dir = self.root / IMAGE_DIR
-        for name in self.files:
-            info = (image_dir / name).stat()
-            digest.update(f"{name}:{info.st_size}:{info.st_mtime_ns};".encode())
+        try:
+            present = set(p.name for p in image_dir.iterdir())
+        except PermissionError as error:
+            raise CelebAError(f"{error.filename} cannot be read by this user (permission denied); "
+                              "make the CelebA folder and its files readable (chmod -R a+rX)") from None
+        for i in keep:
+            if names[i] not in present:
+                raise CelebAError(f"{self.root / ATTR_FILE}, line {i + 3} lists {names[i]}, "
+                                  f"but {image_dir / names[i]} does not exist; re-extract img_align_celeba.zip")
+
+    def cache_path(self) -> Path:
+        """Where the decoded faces live: named by a hash of the folder, the split's file
+        names, the size and crop, and the modification stamps of the image folder and the
+        two lists (a file added, removed or renamed changes the folder's), so that a cached
+        split opens without listing or stat-ing its images (slow on a mounted Drive)."""
+        digest = hashlib.sha256(f"{self.root.resolve()}|{self.size}|{self.crop}".encode())
+        for stamped in (self.root / IMAGE_DIR, self.root / ATTR_FILE, self.root / PARTITION_FILE):
+            info = stamped.stat()
+            digest.update(f"{stamped.name}:{info.st_size}:{info.st_mtime_ns};".encode())
+        digest.update("\n".join(self.files).encode())
         return cache_dir() / "celeba" / f"{digest.hexdigest()[:16]}_{self.split}_{len(self.files)}_{self.size}px.npy"
 
     def _decode_all(self, path: Path | None, shape: tuple[int, ...], progress: bool,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..config import device_name, pick
 from .celeba import CelebA, CelebAError
 from .synthfaces import SynthFaces
 
@@ -33,6 +34,21 @@ def celeba_crop() -> int | None:
     return int(text)
 
 
+CELEBA_NOTEBOOK_FACES = (20_000, 2_000)    # training faces of a model a notebook trains: full, quick mode
+
+
+def celeba_limit() -> int:
+    """How many CelebA training faces a model trained inside a notebook sees (the first of
+    the split): ``CELEBA_LIMIT``, default 20,000 in full mode and 2,000 in quick mode. The
+    command line trains on the whole split."""
+    text = os.environ.get("CELEBA_LIMIT", "").strip()
+    if not text:
+        return pick(*CELEBA_NOTEBOOK_FACES)
+    if not text.isdigit() or int(text) < 1:
+        raise CelebAError(f"CELEBA_LIMIT must be a whole number of faces (at least 1), got {text!r}")
+    return int(text)
+
+
 def using_celeba() -> bool:
     """True when the switch points at CelebA."""
     return celeba_root() is not None
@@ -48,7 +64,8 @@ def face_data(split: str = "train", n: int = 10_000, size: int = 64, seed: int =
 
 
 def describe_data(**datasets: FaceData) -> str:
-    """What a notebook runs on, one line per named dataset, for its first output."""
+    """What a notebook runs on: the device, then one line per named dataset, for its first output."""
     source = (f"data: CelebA (CELEBA_ROOT={celeba_root()})" if using_celeba()
               else "data: SynthFaces (set CELEBA_ROOT to a CelebA folder to run on real faces)")
-    return "\n".join([source] + [f"  {role}: {data.describe()}" for role, data in datasets.items()])
+    return "\n".join([f"device: {device_name()}", source]
+                     + [f"  {role}: {data.describe()}" for role, data in datasets.items()])

@@ -142,6 +142,8 @@ class Recipe:
         else:
             options.update(data="celeba", celeba_root=self.data.celeba_root,
                            crop="none" if self.data.crop is None else self.data.crop)
+            if self.data.celeba_limit is not None:
+                options["celeba_limit"] = self.data.celeba_limit
         words = [f"--{key.replace('_', '-')}" if value is True
                  else f"--{key.replace('_', '-')} {value:g}" if isinstance(value, float)
                  else f"--{key.replace('_', '-')} {','.join(map(str, value))}" if isinstance(value, (tuple, list))

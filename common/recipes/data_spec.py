@@ -19,8 +19,8 @@ class DataSpec:
     """The data of a recipe.
 
     ``name``: ``"synth"`` (``faces`` SynthFaces of the training split, drawn with ``seed``)
-    or ``"celeba"`` (all of CelebA's training split in ``celeba_root``, centre-cropped to
-    ``crop`` pixels, ``None``: the largest square). Metrics are measured on the first faces
+    or ``"celeba"`` (CelebA's training split in ``celeba_root``, all of it or its first
+    ``celeba_limit`` faces, centre-cropped to ``crop`` pixels, ``None``: the largest square). Metrics are measured on the first faces
     of the test split of the same data (SynthFaces' test split does not depend on ``seed``)."""
 
     name: str = "synth"
@@ -28,6 +28,7 @@ class DataSpec:
     seed: int = 0
     celeba_root: str | None = None
     crop: int | None = 148
+    celeba_limit: int | None = None
 
     def __post_init__(self) -> None:
         if self.name not in ("synth", "celeba"):
@@ -36,14 +37,18 @@ class DataSpec:
             raise RecipeError("--data celeba needs --celeba-root FOLDER (holding img_align_celeba/ and the lists)")
         if self.faces < 1:
             raise RecipeError(f"faces must be at least 1, got {self.faces}")
+        if self.celeba_limit is not None and self.celeba_limit < 1:
+            raise RecipeError(f"--celeba-limit must be at least 1, got {self.celeba_limit}")
 
     @classmethod
-    def current(cls, faces: int = 30_000, seed: int = 0) -> DataSpec:
-        """The data the switch points at: CelebA when ``CELEBA_ROOT`` is set, else SynthFaces."""
+    def current(cls, faces: int = 30_000, seed: int = 0, celeba_limit: int | None = None) -> DataSpec:
+        """The data the switch points at: CelebA when ``CELEBA_ROOT`` is set (its first
+        ``celeba_limit`` training faces; None: all), else SynthFaces."""
         root = celeba_root()
         if root is None:
             return cls(faces=faces, seed=seed)
-        return cls(name="celeba", faces=faces, seed=seed, celeba_root=str(root), crop=celeba_crop())
+        return cls(name="celeba", faces=faces, seed=seed, celeba_root=str(root), crop=celeba_crop(),
+                   celeba_limit=celeba_limit)
 
     def _celeba(self, split: str, size: int, limit: int | None = None) -> CelebA:
         try:
@@ -55,7 +60,7 @@ class DataSpec:
         """The training faces at ``size`` x ``size`` pixels."""
         if self.name == "synth":
             return SynthFaces(n=self.faces, size=size, seed=self.seed, split="train")
-        return self._celeba("train", size)
+        return self._celeba("train", size, limit=self.celeba_limit)
 
     def held_out(self, size: int = 64, n: int = 2000) -> SynthFaces | CelebA:
         """Where the metrics come from: the first ``n`` faces of the test split."""
@@ -71,6 +76,8 @@ class DataSpec:
             record["seed"] = self.seed
         else:
             record["crop"] = self.crop
+            if self.celeba_limit is not None:
+                record["celeba_limit"] = self.celeba_limit
         return record
 
     @classmethod
@@ -79,4 +86,4 @@ class DataSpec:
         if block.get("name", "synth") == "synth":
             return cls(faces=block.get("faces", 30_000), seed=block.get("seed", 0))
         return cls(name="celeba", faces=block.get("faces", 30_000), celeba_root=celeba_root,
-                   crop=block.get("crop", 148))
+                   crop=block.get("crop", 148), celeba_limit=block.get("celeba_limit"))

@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default=None, help="checkpoint folder (default runs/NAME)")
     parser.add_argument("--data", choices=("synth", "celeba"), default="synth")
     parser.add_argument("--celeba-root", default=None, help="folder holding img_align_celeba/ and the lists")
+    parser.add_argument("--celeba-limit", type=whole_number(1), default=None, metavar="N",
+                        help="CelebA: train on the first N faces of the training split (default: all of it)")
     parser.add_argument("--crop", type=crop_size, default=148,
                         help="CelebA: centre crop in pixels before resizing (default 148; 'none': largest square)")
     parser.add_argument("--faces", type=whole_number(1), default=30_000, help="SynthFaces training faces")
@@ -105,7 +107,8 @@ MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind", "channels", "ups
 
 def recipe_from_arguments(args: argparse.Namespace) -> Recipe:
     """The complete recipe the parsed command line asks for."""
-    data = DataSpec(name=args.data, faces=args.faces, seed=args.seed, celeba_root=args.celeba_root, crop=args.crop)
+    data = DataSpec(name=args.data, faces=args.faces, seed=args.seed, celeba_root=args.celeba_root, crop=args.crop,
+                    celeba_limit=args.celeba_limit)
     own = {name: getattr(args, name) for name in MODEL_OPTIONS[args.model]}
     recipe = RECIPES[args.model].from_options(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                                               seed=args.seed, out=args.out, device=args.device, data=data, **own)

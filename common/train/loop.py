@@ -20,6 +20,7 @@ import copy
 import json
 import math
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -245,6 +246,15 @@ def _distributed(device: torch.device) -> tuple[int, int, torch.device]:
 
 
 NONFINITE_PATIENCE = 3   # consecutive steps with a NaN or inf loss before a run counts as diverged
+FORECAST_STEPS = 5       # steps timed (after the first) before the run says how long the rest will take
+
+
+def forecast(timed_steps: int, seconds: float, remaining: int, where: torch.device) -> str:
+    """The line a run prints once it has timed its first steps: how long the ``remaining``
+    steps will take on ``where`` at the measured ``seconds / timed_steps`` a step."""
+    per_step = seconds / timed_steps
+    return (f"{remaining} more steps at {per_step:.2f} s a step (measured over {timed_steps}) on "
+            f"{settings.device_name(where)}: about {max(1, round(remaining * per_step / 60))} min")
 
 
 @dataclass
@@ -364,7 +374,7 @@ def _train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainCon
     lead = rank == 0
     bar = tqdm(total=config.steps, initial=step, disable=not (config.progress and lead), desc="training", unit="step")
     logger = Logger(history, config, bar, on_log if lead else None)
-    not_finite = 0
+    not_finite, first_step, clock = 0, step, None
     try:
         while step < config.steps:
             rows = batch_indices(len(dataset), config.batch_size, config.seed, step)[rank::world]
@@ -377,6 +387,10 @@ def _train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainCon
                                        f"stopped and {kept}. Lower the learning rate or add gradient clipping, "
                                        "then resume.")
             step += 1
+            if step == first_step + 1:
+                clock = time.perf_counter()          # the first step (warm-up) is not timed
+            elif step == first_step + 1 + FORECAST_STEPS and step < config.steps and config.progress and lead:
+                bar.write(forecast(FORECAST_STEPS, time.perf_counter() - clock, config.steps - step, device))
             logger.add(step, {"loss": value, **metrics} if not_finite == 0 else None)
             if lead and checkpoint is not None and (step % config.checkpoint_every == 0 or step == config.steps):
                 save_checkpoint(checkpoint, model, optimizer, step, history, config)
