@@ -1,4 +1,4 @@
-"""How long the README's CelebA training commands take: each recipe's training step is
+"""How long the CelebA training commands of docs/GUIDE.md take: each recipe's training step is
 timed for a few steps at its batch size (random images of the right size; the step costs
 the same on CelebA), on the CPU and on CUDA when present, and the table prints the wall
 time of the whole command on each device. CelebA's one-off JPEG decode (cached after the
@@ -28,7 +28,7 @@ from timing import training_images_per_s
 
 @dataclass(frozen=True)
 class Recipe:
-    """One README command: its total steps and batch, and how to build one training step."""
+    """One of the guide's commands: its total steps and batch, and how to build one training step."""
 
     command: str
     steps: int

@@ -142,6 +142,7 @@ def results_markdown(manifest: Mapping, results: Mapping) -> str:
     for name, rows in results["tables"].items():
         if rows:
             parts.append(f"## {TABLE_TITLES.get(name, name)}\n\n" + markdown_table(rows, RESULT_FORMATS))
+    parts[-1] += f"\n\nMeasured on {results['device']}."
     parts.append("## Shipped weights\n\nEach file's figures on 2,000 held-out faces, as its training run measured "
                  "them (a test reloads every file and checks them):\n\n"
                  + markdown_table(training_rows(manifest), {"MB": ".1f"})

@@ -1,5 +1,5 @@
 """The scoreboard's targets: what "the smile visibly works" means in numbers, checked
-against measured figures (notebook 05 prints the table; the README copies it).
+against measured figures (notebook 05 prints the table; `make results` puts it in docs/RESULTS.md).
 
 Edit targets apply to the four method families (VAE, DFC-VAE, Glow, PGGAN + InterFaceGAN)
 on held-out faces, with the scoreboard's definitions (``common.scoreboard``); model targets

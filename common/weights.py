@@ -217,7 +217,7 @@ def load_weights(module: nn.Module, name: str, folder: Path | None = None, added
     entry = read_manifest(folder).get(name)
     if entry is None:
         raise WeightsError(f"{path} is not in {folder / MANIFEST}; {restore_manifest(folder)}, or train it "
-                           "with the project's command (see the README) so that the manifest records it")
+                           "with the project's command (see docs/GUIDE.md) so that the manifest records it")
     restore = (f"restore it with `git checkout -- weights/{name}` or retrain"
                if folder.resolve() == WEIGHTS_DIR.resolve() else "retrain it")
     retrain = f"{restore}: {entry['command']}"

@@ -10,7 +10,12 @@ stamp="$venv/.fes-requirements.sha256"
 want=$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)
 if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating $venv" >&2
-  python3 -m venv "$venv"
+  if ! python3 -m venv "$venv" >&2; then
+    version=$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+    echo "setup: python3 -m venv failed. On Debian or Ubuntu install the venv module first:" >&2
+    echo "         sudo apt-get install python3-venv   (or python${version}-venv), then run make again" >&2
+    exit 1
+  fi
 fi
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing requirements.txt into $venv (a few minutes the first time)" >&2

@@ -109,10 +109,10 @@ def test_notebooks_are_stored_executed_without_errors(path):
     assert not any(o.get("output_type") == "error" for c in code for o in c.outputs)
 
 
-def test_readme_gives_the_celeba_commands_the_training_plan_times():
-    """``benchmarks/celeba_training_plan.py`` prints the expected time of exactly the README's commands."""
+def test_the_guide_gives_the_celeba_commands_the_training_plan_times():
+    """``benchmarks/celeba_training_plan.py`` prints the expected time of exactly the guide's commands."""
     plan = _script("celeba_training_plan").PLAN
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "GUIDE.md").read_text()
     assert {recipe.command.split()[3] for recipe in plan} == {"classifier", "vae", "dfc", "glow", "pggan"}
     for recipe in plan:
         assert recipe.command in readme

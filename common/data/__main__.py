@@ -1,6 +1,6 @@
 """SynthFaces from the command line.
 
-    python -m common.data grid --out docs/synthfaces_grid.png     # the README picture
+    python -m common.data grid --out docs/synthfaces_grid.png     # the SynthFaces picture (docs/GUIDE.md)
     python -m common.data export --out /data/synth_celeba --n 2000  # CelebA's files and geometry
 """
 
