@@ -78,11 +78,18 @@ class Direction:
         return Direction(self.name, self.vector.to(device), self.gap, self.centre, self.unit)
 
 
-def _means_along(codes: Tensor, labels: Tensor, vector: Tensor) -> tuple[float, float]:
-    """Mean coordinate along ``vector`` of the codes with the attribute, and of those without."""
+def _groups(name: str, labels: Tensor) -> Tensor:
+    """``labels [N]`` (bool or 0/1) as booleans, when both groups have codes."""
     labels = labels.bool()
     if labels.all() or not labels.any():
-        raise ValueError("a gap needs codes both with and without the attribute")
+        raise ValueError(f"{name}: a gap needs codes both with and without the attribute "
+                         f"({int(labels.sum())} of {len(labels)} have it)")
+    return labels
+
+
+def _means_along(name: str, codes: Tensor, labels: Tensor, vector: Tensor) -> tuple[float, float]:
+    """Mean coordinate along ``vector`` of the codes with the attribute, and of those without."""
+    labels = _groups(name, labels)
     along = coordinate(codes, vector)
     return float(along[labels].mean()), float(along[~labels].mean())
 
@@ -91,13 +98,10 @@ def mean_difference(name: str, codes: Tensor, labels: Tensor) -> Direction:
     """The attribute vector of ``codes [N,D]`` split by ``labels [N]`` (bool or 0/1): the
     mean of the codes with the attribute minus the mean of those without, as a ``Direction``
     whose gap is that vector's length and whose centre is the midpoint of the two means."""
-    labels = labels.bool()
-    if labels.all() or not labels.any():
-        raise ValueError(f"{name}: the mean difference needs codes both with and without the attribute "
-                         f"({int(labels.sum())} of {len(labels)} have it)")
+    labels = _groups(name, labels)
     difference = codes[labels].mean(0) - codes[~labels].mean(0)
     vector = unit(difference)
-    with_it, without = _means_along(codes, labels, vector)
+    with_it, without = _means_along(name, codes, labels, vector)
     return Direction(name, vector, float(difference.norm()), (with_it + without) / 2)
 
 
@@ -110,7 +114,7 @@ def along(name: str, axis: Tensor, codes: Tensor, labels: Tensor | None = None) 
     if labels is None:
         along_axis = coordinate(codes, vector)
         return Direction(name, vector, float(along_axis.std()), float(along_axis.mean()), SD)
-    with_it, without = _means_along(codes, labels, vector)
+    with_it, without = _means_along(name, codes, labels, vector)
     return Direction(name, vector, with_it - without, (with_it + without) / 2)
 
 
