@@ -59,14 +59,14 @@ def shipped_history(name: str) -> History:
     return read_history(path)
 
 
-def _on_data(model: str, load: Callable[..., nn.Module], name: str, steps: int, **options) -> nn.Module:
+def _on_data(model: str, load: Callable[..., nn.Module], name: str, **options) -> nn.Module:
     """``load(data=..., folder=...)`` for the current data, on ``common.device()`` (the GPU
     when there is one), training ``model`` first when CelebA has no weights for it yet (or
-    fewer steps than ``steps``)."""
-    return _loaded(model, load, name, steps, **options).to(device())
+    fewer steps than its recipe's ``notebook_steps`` in this mode)."""
+    return _loaded(model, load, name, **options).to(device())
 
 
-def _loaded(model: str, load: Callable[..., nn.Module], name: str, steps: int, **options) -> nn.Module:
+def _loaded(model: str, load: Callable[..., nn.Module], name: str, **options) -> nn.Module:
     if not using_celeba():
         return load(data="synth")
     try:
@@ -75,10 +75,12 @@ def _loaded(model: str, load: Callable[..., nn.Module], name: str, steps: int, *
         return shipped
     except WeightsError:
         pass
-    folder = models_folder()
+    folder, kind = models_folder(), RECIPES[model]
+    steps = pick(*kind.notebook_steps)
     if read_manifest(folder).get(name, {}).get("train", {}).get("steps", 0) < steps:
-        recipe = RECIPES[model].from_options(steps=steps, data=DataSpec.current(celeba_limit=celeba_limit()),
-                                             out=str(folder / "runs" / name.removesuffix(".safetensors")), **options)
+        recipe = kind.from_options(steps=steps, batch_size=kind.notebook_batch,
+                                   data=DataSpec.current(celeba_limit=celeba_limit()),
+                                   out=str(folder / "runs" / name.removesuffix(".safetensors")), **options)
         print(f"{name}: no CelebA weights yet; training it now: {steps} steps of {recipe.train.batch_size} faces "
               f"from the first {recipe.data.celeba_limit} CelebA training faces (CELEBA_LIMIT) on "
               f"{device_name()}, into {folder}; after its first steps it says how long the rest will take")
@@ -91,8 +93,7 @@ def _loaded(model: str, load: Callable[..., nn.Module], name: str, steps: int, *
 def classifier_on_data(image_size: int = 64) -> nn.Module:
     """The attribute classifier that reads the current data (CelebA: its 40 labels)."""
     return _on_data("classifier", lambda **where: load_classifier(image_size, **where),
-                    f"classifier_celeba{image_size}.safetensors", pick(full=3000, quick=60),
-                    image_size=image_size, batch_size=32)
+                    f"classifier_celeba{image_size}.safetensors", image_size=image_size)
 
 
 def dfc_features() -> str:
@@ -114,9 +115,8 @@ def vae_on_data(kind: str = "vanilla") -> nn.Module:
     if kind == "dfc":
         features = dfc_features() if using_celeba() else "classifier"
         return _on_data("dfc", lambda **where: load_vae("dfc", **where), "vae_dfc_celeba64.safetensors",
-                        pick(full=3000, quick=80), features=features, batch_size=32)
-    return _on_data("vae", lambda **where: load_vae(kind, **where), f"vae_{kind}_celeba64.safetensors",
-                    pick(full=3000, quick=80), kind=kind, batch_size=32)
+                        features=features)
+    return _on_data("vae", lambda **where: load_vae(kind, **where), f"vae_{kind}_celeba64.safetensors", kind=kind)
 
 
 def glow_on_data(image_size: int = 64, conditional: bool = False) -> nn.Module:
@@ -124,13 +124,10 @@ def glow_on_data(image_size: int = 64, conditional: bool = False) -> nn.Module:
     on the attributes)."""
     stem = "glow_cond" if conditional else "glow"
     return _on_data("glow", lambda **where: load_glow(image_size, conditional=conditional, **where),
-                    f"{stem}_celeba{image_size}.safetensors", pick(full=4000, quick=40), image_size=image_size,
-                    batch_size=16, conditional=conditional)
+                    f"{stem}_celeba{image_size}.safetensors", image_size=image_size, conditional=conditional)
 
 
 def pggan_on_data() -> nn.Module:
     """The progressive GAN's generator for the current data (64x64)."""
     classifier_on_data()         # its samples are measured in the CelebA classifier's features
-    steps = pick(full=9000, quick=90)
-    return _on_data("pggan", load_pggan, "pggan_celeba64.safetensors", steps, phase_steps=max(1, steps // 9),
-                    batch_size=16)
+    return _on_data("pggan", load_pggan, "pggan_celeba64.safetensors")

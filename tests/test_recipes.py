@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -170,3 +171,34 @@ def test_a_gan_cannot_go_on_from_its_shipped_generator_alone():
     gan = PGGANRecipe.from_options(steps=4, batch_size=4, data=DataSpec(faces=64))
     with pytest.raises(RecipeError, match="holds only the part"):
         gan.shipped_start(gan.initial_model(), None)
+
+
+def test_each_training_default_lives_in_its_recipe(monkeypatch):
+    """The command line, quick runs and the notebooks' CelebA training read the recipe's
+    defaults (no second copy of a step count anywhere)."""
+    from common import trained
+    from common.recipes import RECIPES, PGGANRecipe, VAERecipe
+    from common.train.__main__ import build_parser, recipe_from_arguments
+
+    for name, kind in RECIPES.items():
+        recipe = recipe_from_arguments(build_parser().parse_args([name]))
+        assert (recipe.train.steps, recipe.train.batch_size) == (kind.default_steps, kind.default_batch), name
+    assert PGGANRecipe.default_steps != VAERecipe.default_steps      # a recipe may differ, and the CLI follows it
+    assert VAERecipe.from_options(steps=5000).quick().train.steps == VAERecipe.quick_steps
+    asked = {}
+    monkeypatch.setattr(trained, "using_celeba", lambda: True)
+    monkeypatch.setattr(trained, "models_folder", lambda: Path("/nonexistent"))
+    monkeypatch.setattr(trained, "read_manifest", lambda folder: {})
+    monkeypatch.setattr(trained, "celeba_limit", lambda: 10)
+    monkeypatch.setattr(trained.DataSpec, "current", classmethod(lambda cls, **kw: cls()))
+
+    def no_shipped(**where):
+        if "folder" not in where:
+            raise trained.WeightsError("none shipped")
+        return torch.nn.Linear(1, 1)
+
+    monkeypatch.setattr(PGGANRecipe, "run", lambda self, **kw: asked.update(steps=self.train.steps,
+                                                                            batch=self.train.batch_size))
+    monkeypatch.setenv("FES_QUICK", "1")
+    trained._loaded("pggan", no_shipped, "pggan_celeba64.safetensors")
+    assert asked == {"steps": PGGANRecipe.notebook_steps[1], "batch": PGGANRecipe.notebook_batch}

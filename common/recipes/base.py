@@ -57,6 +57,17 @@ class Recipe:
     headline: ClassVar[Headline]         # decides whether new weights may replace shipped ones
     sizes: ClassVar[tuple[int, ...]]     # the image sizes it trains at
     held_out_faces: ClassVar[int] = 2000
+    # Each default in one place: the command line, the loaders and the notebooks read these.
+    default_steps: ClassVar[int] = 3000                 # --steps when not given
+    default_batch: ClassVar[int] = 64                   # --batch-size when not given
+    notebook_steps: ClassVar[tuple[int, int]] = (3000, 80)   # a notebook training it on CelebA: full, quick mode
+    notebook_batch: ClassVar[int] = 32
+    quick_steps: ClassVar[int] = QUICK_STEPS            # a quick demonstration run (``quick``)
+
+    @classmethod
+    def defaults(cls, steps: int | None, batch_size: int | None) -> tuple[int, int]:
+        """``steps`` and ``batch_size``, the recipe's defaults where None."""
+        return steps or cls.default_steps, batch_size or cls.default_batch
 
     # -- what each recipe defines ------------------------------------------------------
     @classmethod
@@ -96,10 +107,10 @@ class Recipe:
         """Loss and schedule settings recorded beside the optimisation in the ``train`` block."""
         return {}
 
-    def quick(self, steps: int = QUICK_STEPS) -> Recipe:
+    def quick(self, steps: int | None = None) -> Recipe:
         """The same recipe, shortened to a demonstration: at most ``steps`` steps (default
-        ``QUICK_STEPS``) on at most ``QUICK_FACES`` SynthFaces."""
-        steps = min(self.train.steps, steps)
+        ``quick_steps``) on at most ``QUICK_FACES`` SynthFaces."""
+        steps = min(self.train.steps, steps or self.quick_steps)
         return replace(self, train=replace(self.train, steps=steps, checkpoint_every=steps),
                        data=replace(self.data, faces=min(self.data.faces, QUICK_FACES)))
 

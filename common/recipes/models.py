@@ -27,7 +27,7 @@ from ..models.pggan_training import ProgressiveGAN, progressive_gan_loss, sample
 from ..models.vae import VAE, VAEConfig, config_dict, evaluate_vae, vae_loss
 from ..train.loop import LossFn, TrainConfig
 from ..weights import Headline, WeightsError, shipped_name
-from .base import QUICK_STEPS, Recipe
+from .base import Recipe
 from .data_spec import DataSpec, RecipeError
 
 
@@ -45,13 +45,15 @@ class ClassifierRecipe(Recipe):
     width: int = 24               # channels of the first convolution (doubling with depth)
 
     model_name: ClassVar[str] = "classifier"
+    notebook_steps: ClassVar[tuple[int, int]] = (3000, 60)
     headline: ClassVar[Headline] = Headline("acc/Smiling", higher_is_better=True)
     sizes: ClassVar[tuple[int, ...]] = (64, 32)
 
     @classmethod
-    def from_options(cls, *, image_size: int | None = None, steps: int = 3000, batch_size: int = 64,
+    def from_options(cls, *, image_size: int | None = None, steps: int | None = None, batch_size: int | None = None,
                      lr: float | None = None, seed: int = 0, out: str | None = None, device: str | None = None,
                      data: DataSpec = DataSpec()) -> ClassifierRecipe:
+        steps, batch_size = cls.defaults(steps, batch_size)
         return cls(size=image_size or 64, data=data,
                    train=_train_config(steps, batch_size, lr or 2e-3, seed, out, device))
 
@@ -111,10 +113,11 @@ class VAERecipe(Recipe):
 
     @classmethod
     def from_options(cls, *, kind: str = "vanilla", channels: tuple[int, ...] | None = None,
-                     upsample: str | None = None, steps: int = 3000, batch_size: int = 64, lr: float | None = None,
+                     upsample: str | None = None, steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
                      seed: int = 0, out: str | None = None, device: str | None = None,
                      data: DataSpec = DataSpec()) -> VAERecipe:
         """``channels``, ``upsample``: the architecture (None: ``VAEConfig``'s defaults)."""
+        steps, batch_size = cls.defaults(steps, batch_size)
         vae = _vae_config(kind=kind, c_stop_step=steps, channels=channels, upsample=upsample)
         return cls(vae=vae, data=data, train=_train_config(steps, batch_size, lr or 1e-3, seed, out, device))
 
@@ -158,7 +161,7 @@ class VAERecipe(Recipe):
     def loss_block(self) -> dict:
         return {"loss": self.vae.kind}
 
-    def quick(self, steps: int = QUICK_STEPS) -> VAERecipe:
+    def quick(self, steps: int | None = None) -> VAERecipe:
         """Shortened; Burgess' capacity schedule shortened with it."""
         shorter = super().quick(steps)
         return replace(shorter, vae=replace(self.vae, c_stop_step=min(self.vae.c_stop_step, shorter.train.steps)))
@@ -179,9 +182,10 @@ class DFCRecipe(VAERecipe):
 
     @classmethod
     def from_options(cls, *, features: str = "classifier", channels: tuple[int, ...] | None = None,
-                     steps: int = 3000, batch_size: int = 64, lr: float | None = None, seed: int = 0,
+                     steps: int | None = None, batch_size: int | None = None, lr: float | None = None, seed: int = 0,
                      out: str | None = None, device: str | None = None, data: DataSpec = DataSpec()) -> DFCRecipe:
         """``channels``: the encoder's widths (None: ``VAEConfig``'s default)."""
+        steps, batch_size = cls.defaults(steps, batch_size)
         vae = _vae_config(kind="vanilla", c_stop_step=steps, upsample="nearest", channels=channels)
         return cls(features=features, vae=vae, data=data,
                    train=_train_config(steps, batch_size, lr or 1e-3, seed, out, device))
@@ -237,15 +241,18 @@ class GlowRecipe(Recipe):
     classifier_weight: float = 0.01      # openai/glow's weight_y
 
     model_name: ClassVar[str] = "glow"
+    notebook_steps: ClassVar[tuple[int, int]] = (4000, 40)
+    notebook_batch: ClassVar[int] = 16
     headline: ClassVar[Headline] = Headline("bits_per_dim", higher_is_better=False)
     sizes: ClassVar[tuple[int, ...]] = (32, 64)
     held_out_faces: ClassVar[int] = 1000
 
     @classmethod
     def from_options(cls, *, image_size: int | None = None, coupling: str = "additive", top_size: int | None = None,
-                     conditional: bool = False, steps: int = 3000, batch_size: int = 64, lr: float | None = None,
+                     conditional: bool = False, steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
                      seed: int = 0, out: str | None = None, device: str | None = None,
                      data: DataSpec = DataSpec()) -> GlowRecipe:
+        steps, batch_size = cls.defaults(steps, batch_size)
         size = image_size or 32
         try:
             levels = levels_to_top(size, top_size or 4)
@@ -325,7 +332,7 @@ class GlowRecipe(Recipe):
         block = {"warmup_steps": self.train.warmup_steps, "grad_clip": self.train.grad_clip}
         return block | ({"classifier_weight": self.classifier_weight} if self.glow.condition else {})
 
-    def quick(self, steps: int = QUICK_STEPS) -> GlowRecipe:
+    def quick(self, steps: int | None = None) -> GlowRecipe:
         shorter = super().quick(steps)
         return replace(shorter, train=replace(shorter.train, warmup_steps=min(self.train.warmup_steps,
                                                                               shorter.train.steps // 5)))
@@ -353,6 +360,9 @@ class PGGANRecipe(Recipe):
     gan_loss: str = "logistic"
 
     model_name: ClassVar[str] = "pggan"
+    default_steps: ClassVar[int] = 9000
+    notebook_steps: ClassVar[tuple[int, int]] = (9000, 90)
+    notebook_batch: ClassVar[int] = 16
     headline: ClassVar[Headline] = Headline("frechet", higher_is_better=False)
     sizes: ClassVar[tuple[int, ...]] = (64, 32)
 
@@ -360,9 +370,10 @@ class PGGANRecipe(Recipe):
     def from_options(cls, *, image_size: int | None = None, phase_steps: int | None = None,
                      gan_loss: str = "logistic", channels: tuple[int, ...] | None = None, mapping_layers: int = 0,
                      mapping_lr: float = 0.01,
-                     steps: int = 9000, batch_size: int = 64, lr: float | None = None,
+                     steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
                      seed: int = 0, out: str | None = None, device: str | None = None,
                      data: DataSpec = DataSpec()) -> PGGANRecipe:
+        steps, batch_size = cls.defaults(steps, batch_size)
         size = image_size or 64
         levels = size.bit_length() - 2                      # resolutions 4 .. size
         if channels is not None and len(channels) != levels:
@@ -419,7 +430,7 @@ class PGGANRecipe(Recipe):
     def loss_block(self) -> dict:
         return {"loss": self.gan_loss, "phase_steps": self.phase_steps, "betas": list(self.train.betas)}
 
-    def quick(self, steps: int = QUICK_STEPS) -> PGGANRecipe:
+    def quick(self, steps: int | None = None) -> PGGANRecipe:
         shorter = super().quick(steps)
         return replace(shorter, phase_steps=min(self.phase_steps, max(1, shorter.train.steps // 10)))
 

@@ -42,8 +42,10 @@ FEATURE_NETWORKS = ("classifier", "vgg123", "vgg345")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m common.train", description="Train a model of this project.")
     parser.add_argument("model", choices=sorted(RECIPES))
-    parser.add_argument("--steps", type=whole_number(1), default=3000)
-    parser.add_argument("--batch-size", type=whole_number(2), default=64)
+    parser.add_argument("--steps", type=whole_number(1), default=None,
+                        help="; ".join(f"{name}: {recipe.default_steps}" for name, recipe in sorted(RECIPES.items()))
+                             + " by default")
+    parser.add_argument("--batch-size", type=whole_number(2), default=None, help="default: the recipe's (64)")
     parser.add_argument("--lr", type=positive_number, default=None, help="default: the recipe's")
     parser.add_argument("--seed", type=whole_number(0), default=0)
     parser.add_argument("--out", default=None, help="checkpoint folder (default runs/NAME)")

@@ -44,8 +44,8 @@ LossFn = Callable[[nn.Module, Any, int], tuple[Tensor, dict[str, float]]]
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 1000
-    batch_size: int = 64
+    steps: int                    # no default here: each recipe owns its steps and batch (``Recipe.defaults``)
+    batch_size: int
     lr: float = 1e-3
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
