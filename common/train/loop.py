@@ -260,17 +260,23 @@ def forecast(timed_steps: int, seconds: float, remaining: int, where: torch.devi
 @dataclass
 class Logger:
     """Sums each step's metrics and, every ``log_every`` steps (and at the last), adds their
-    means to ``history``, shows the loss on the progress bar and calls ``on_log``."""
+    means to ``history``, shows the loss on the progress bar and calls ``on_log``. Given
+    ``where``, it times the steps after ``first_step + 1`` and, ``FORECAST_STEPS`` later,
+    prints how long the rest will take there (``forecast``)."""
 
     history: History
     config: TrainConfig
     bar: Any
     on_log: Callable[[int, History], None] | None
+    first_step: int = 0
+    where: torch.device | None = None
     sums: dict[str, float] = field(default_factory=dict)
     count: int = 0
+    clock: float = 0.0
 
     def add(self, step: int, metrics: dict[str, float] | None) -> None:
         """Record the metrics of the step that brought the run to ``step`` (None: a skipped step)."""
+        self._time(step)
         for name, metric in (metrics or {}).items():
             self.sums[name] = self.sums.get(name, 0.0) + metric
         self.count += metrics is not None
@@ -281,6 +287,15 @@ class Logger:
             if self.on_log is not None:
                 self.on_log(step, self.history)
         self.bar.update(1)
+
+    def _time(self, step: int) -> None:
+        if self.where is None:
+            return
+        if step == self.first_step + 1:
+            self.clock = time.perf_counter()          # the first step (warm-up) is not timed
+        elif step == self.first_step + 1 + FORECAST_STEPS and step < self.config.steps:
+            self.bar.write(forecast(FORECAST_STEPS, time.perf_counter() - self.clock, self.config.steps - step,
+                                    self.where))
 
 
 @dataclass
@@ -373,8 +388,9 @@ def _train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainCon
     model.train()
     lead = rank == 0
     bar = tqdm(total=config.steps, initial=step, disable=not (config.progress and lead), desc="training", unit="step")
-    logger = Logger(history, config, bar, on_log if lead else None)
-    not_finite, first_step, clock = 0, step, None
+    logger = Logger(history, config, bar, on_log if lead else None, first_step=step,
+                    where=device if config.progress and lead else None)
+    not_finite = 0
     try:
         while step < config.steps:
             rows = batch_indices(len(dataset), config.batch_size, config.seed, step)[rank::world]
@@ -387,10 +403,6 @@ def _train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainCon
                                        f"stopped and {kept}. Lower the learning rate or add gradient clipping, "
                                        "then resume.")
             step += 1
-            if step == first_step + 1:
-                clock = time.perf_counter()          # the first step (warm-up) is not timed
-            elif step == first_step + 1 + FORECAST_STEPS and step < config.steps and config.progress and lead:
-                bar.write(forecast(FORECAST_STEPS, time.perf_counter() - clock, config.steps - step, device))
             logger.add(step, {"loss": value, **metrics} if not_finite == 0 else None)
             if lead and checkpoint is not None and (step % config.checkpoint_every == 0 or step == config.steps):
                 save_checkpoint(checkpoint, model, optimizer, step, history, config)
