@@ -72,7 +72,8 @@ def device_name(where: torch.device | None = None) -> str:
     where = where or device()
     if where.type == "cuda":
         return f"GPU ({torch.cuda.get_device_name(where)})"
-    return f"CPU ({torch.get_num_threads()} threads of {os.cpu_count()} cores)"
+    threads = torch.get_num_threads()
+    return f"CPU ({threads} thread{'s' if threads != 1 else ''} of {os.cpu_count()} cores)"
 
 
 def model_device(model) -> torch.device:

@@ -162,7 +162,7 @@ def test_the_switch_picks_celeba_and_says_so(tmp_path, monkeypatch, exported):
     assert isinstance(face_data("test", n=5), SynthFaces)
     described = describe_data(test=face_data("test", n=5)).splitlines()
     assert "SynthFaces" in described[1]
-    expected = "device: GPU (" if torch.cuda.is_available() else f"device: CPU ({torch.get_num_threads()} threads"
+    expected = "device: GPU (" if torch.cuda.is_available() else f"device: CPU ({torch.get_num_threads()} thread"
     assert described[0].startswith(expected)                 # a notebook's first output names its device
     monkeypatch.setenv("CELEBA_ROOT", str(exported[0]))
     monkeypatch.setenv("CELEBA_CROP", "none")
