@@ -37,14 +37,11 @@ def main() -> None:
                        env=os.environ | {"FES_VENV": str(venv)}, stdout=subprocess.DEVNULL)
         seconds = time.perf_counter() - start
         size = folder_bytes(venv)
-        torch_dir = next((venv / "lib").glob("python*/site-packages/torch"))
-        torch_bytes = folder_bytes(torch_dir)
-    figures = {"seconds": round(seconds), "bytes": size, "torch_bytes": torch_bytes, "cores": os.cpu_count(),
-               "python": platform.python_version()}
+    figures = {"seconds": round(seconds), "bytes": size, "cores": os.cpu_count(), "python": platform.python_version()}
     with atomic_path(SETUP_JSON, suffix=".json") as tmp:
         tmp.write_text(json.dumps(figures, indent=1) + "\n")
-    print(f"set-up: {seconds / 60:.1f} min on {os.cpu_count()} cores, {size / 1e9:.1f} GB "
-          f"(torch {torch_bytes / 1e9:.1f} GB); wrote {SETUP_JSON.relative_to(ROOT)}")
+    print(f"set-up: {seconds / 60:.1f} min on {os.cpu_count()} cores, {size / 1e9:.1f} GB; "
+          f"wrote {SETUP_JSON.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
