@@ -26,19 +26,21 @@ FIRST_CELL = '''\
 # /content/fes) and installs what Colab lacks. The form: QUICK, a first run with few faces
 # and short demonstrations; CELEBA_ROOT, a folder holding CelebA (img_align_celeba/ and the
 # two lists, for example on your mounted Drive) runs the notebook on real faces (empty:
-# SynthFaces); FES_CACHE, where decoded faces and models trained here are kept (on Drive
-# they survive the runtime).
+# SynthFaces); CELEBA_LIMIT, how many CelebA faces a model trained in the notebook sees
+# (empty: 20,000, or 2,000 with QUICK); FES_CACHE, where decoded faces and models trained
+# here are kept (on Drive they survive the runtime).
 import os
 import sys
 from pathlib import Path
 REPOSITORY = "{repository}"  # @param {{type:"string"}}
 QUICK = True  # @param {{type:"boolean"}}
 CELEBA_ROOT = ""  # @param {{type:"string"}}
+CELEBA_LIMIT = ""  # @param {{type:"string"}}
 FES_CACHE = ""  # @param {{type:"string"}}
 if "google.colab" in sys.modules:
     import subprocess
     os.environ["FES_QUICK"] = "1" if QUICK else "0"
-    for variable, value in (("CELEBA_ROOT", CELEBA_ROOT), ("FES_CACHE", FES_CACHE)):
+    for variable, value in (("CELEBA_ROOT", CELEBA_ROOT), ("CELEBA_LIMIT", CELEBA_LIMIT), ("FES_CACHE", FES_CACHE)):
         if value:
             os.environ[variable] = value
     if not os.path.isdir("/content/fes/common"):

@@ -73,6 +73,7 @@ def test_the_colab_cell_sets_up_only_on_colab_and_says_how_to_recover_from_a_fai
     assert namespace["REPOSITORY"] == "https://github.com/someone/fork" and "fes" not in os.getcwd()
     assert 'CELEBA_ROOT = ""  # @param {type:"string"}' in source      # Colab's form fields
     assert 'QUICK = True  # @param {type:"boolean"}' in source and 'FES_CACHE = ""  # @param' in source
+    assert 'CELEBA_LIMIT = ""  # @param' in source
     assert '"clone", "-q", "--depth", "1"' in source                     # a shallow clone
     assert "your fork's URL, or upload the project folder" in source
     assert "enable_custom_widget_manager" in source
