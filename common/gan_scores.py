@@ -18,7 +18,7 @@ from torch import Tensor
 from .arithmetic import decode_faces
 from .latent import svm_boundary
 from .models.classifier import Reading
-from .scoreboard import EditSpec, Judge, svm_direction
+from .scoreboard import EditSpec, Judge, codes_to_edit, svm_direction
 
 SEPARABILITY_RATIO = 0.02     # InterFaceGAN's share of samples taken from each end
 READ_CHUNK = 5_000            # samples drawn and read at a time (5,000 64x64 faces: 250 MB)
@@ -63,7 +63,7 @@ def edit_scores(generator, judge: Judge, codes: Tensor, reading: Reading, specs:
         values = judge.value(reading, spec)
         scores[f"{spec.name} separability"] = separability(codes, values, spec)
         direction = svm_direction(codes, values, spec)
-        start = codes[~spec.holds(values)][:n_edit]
+        start = codes_to_edit(codes, values, spec, n_edit)
         before = judge.decoded(generator, start)
         for strength in strengths:
             figures = judge.score(generator, start, direction, spec, strength, before=before)

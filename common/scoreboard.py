@@ -136,6 +136,18 @@ def faces_to_edit(faces, spec: EditSpec, n: int) -> Tensor:
     return torch.nonzero(~spec.holds(truth(faces, spec)))[:n, 0]
 
 
+def codes_to_edit(codes: Tensor, values: Tensor, spec: EditSpec, n: int) -> Tensor:
+    """``[<=n, D]`` the first ``n`` of ``codes [N,D]`` whose faces' readings ``values [N]``
+    say ``spec`` does not hold yet; when it holds for every face (a generator trained for a
+    few steps may draw nothing else), the ``n`` least edited, so that a score still reads
+    (its ``before`` column then says they were edited already)."""
+    ready = codes[~spec.holds(values)][:n]
+    if len(ready):
+        return ready
+    least = values.argsort(descending=not spec.above)[:n]
+    return codes[least]
+
+
 def generator_direction(generator, samples: Tensor, judge: Judge, spec: EditSpec) -> Direction:
     """A generator's InterFaceGAN direction for ``spec``, from its ``samples [N,D]`` as ``judge`` reads them."""
     return svm_direction(samples, judge.values(decode_faces(generator, samples), spec), spec)

@@ -110,3 +110,16 @@ def test_reading_gaps_show_a_change_lost_in_reconstruction():
     coarse = reading_gaps(judge, test, face_reading, judge.read(pca.decode(pca.encode(faces))), smile)
     assert coarse["faces' gap"] == exact["faces' gap"]
     assert coarse["reconstructions' gap"] < 0.5 * coarse["faces' gap"]
+
+
+def test_codes_to_edit_are_those_without_the_edit_or_else_the_least_edited():
+    from common.scoreboard import EDITS, codes_to_edit
+
+    smile, narrow = EDITS[0], EDITS[1]                 # smile reads above its threshold, narrow eyes below
+    codes = torch.arange(6.0)[:, None]
+    values = torch.tensor([0.9, 0.1, 0.8, 0.0, 0.7, 0.2])
+    assert codes_to_edit(codes, values, smile, 2).flatten().tolist() == [1.0, 3.0]
+    everyone = torch.tensor([0.9, 0.5, 0.8, 0.6, 0.7, 0.4])            # every face smiles already
+    assert codes_to_edit(codes, everyone, smile, 2).flatten().tolist() == [5.0, 1.0]
+    assert codes_to_edit(codes, torch.zeros(6), narrow, 3).shape == (3, 1)  # every face's eyes narrow
+    assert codes_to_edit(codes, torch.tensor([0.1, 0.0, 0.2, 0.05, 0.25, 0.15]), narrow, 1).flatten().tolist() == [4.0]
