@@ -15,7 +15,6 @@ import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
 
-from .arithmetic import decode_faces
 from .images import save_animation, to_png_bytes, to_uint8
 from .showcase import Subject
 
@@ -25,11 +24,8 @@ CAPTION_PX = 14        # height of the caption bar of an animation frame
 def compare_row(subjects: Mapping[str, Subject], strength: float, size: int = 64) -> Tensor:
     """``[3, size, size * M]`` in [-1,1]: each of the ``M`` subjects' faces (``showcase.Subject``) moved by
     ``strength`` gaps, decoded and resized to ``size`` (nearest neighbour), side by side."""
-    faces = []
-    for subject in subjects.values():
-        moved = subject.direction.to("cpu").moved(subject.code[None].cpu(), strength)
-        face = decode_faces(subject.model, moved)
-        faces.append(torch.nn.functional.interpolate(face, size=size, mode="nearest")[0])
+    faces = [torch.nn.functional.interpolate(subject.edited([strength]), size=size, mode="nearest")[0]
+             for subject in subjects.values()]
     return torch.cat(faces, dim=-1)
 
 

@@ -59,13 +59,12 @@ def verdict_rows(results: Mapping) -> list[dict]:
     strengths 1 and 2, identity change and the edited faces' realism, and the verdict by
     the targets (``common.targets``): ``yes`` when both success targets are met, ``partly``
     when strength 2 converts at least half the faces, else ``no``."""
-    at_1 = {row["method"]: row for row in results["tables"]["scoreboard"]
-            if row["edit"] == "smile" and row["strength"] == 1.0}
-    at_2 = {row["method"]: row for row in results["tables"]["scoreboard"]
-            if row["edit"] == "smile" and row["strength"] == 2.0}
+    smile = {(row["method"], row["strength"]): row for row in results["tables"]["scoreboard"] if row["edit"] == "smile"}
     rows = []
-    for method, one in at_1.items():
-        two = at_2[method]["success"]
+    for (method, strength), one in smile.items():
+        if strength != 1.0:
+            continue
+        two = smile[method, 2.0]["success"]
         met = (EDIT_TARGETS["smile", 1.0, "success"].met(one["success"])
                and EDIT_TARGETS["smile", 2.0, "success"].met(two))
         rows.append({"method": method, "smiles at +2?": "yes" if met else "partly" if two >= 0.5 else "no",
@@ -160,16 +159,20 @@ RESULT_FORMATS = {"before": ".0%", "success": ".0%", "target change": "+.2f", "a
                   "parameters": ".2f"}
 
 
+def _measured(path: Path, how: str) -> dict:
+    """A measurement file's contents; missing, an error saying how to make it."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: {how}, then make results")
+    return json.loads(path.read_text())
+
+
 def generated(root: Path = ROOT) -> dict[Path, str]:
     """What ``make results`` writes: ``docs/RESULTS.md`` and the README with its verdict
     and set-up time (``docs/setup.json``)."""
     manifest = json.loads((root / "weights" / "manifest.json").read_text())
-    results_file = root / "docs" / "results.json"
-    if not results_file.exists():
-        raise FileNotFoundError(f"{results_file} is missing: run notebook 05 in full mode on SynthFaces "
-                                "(make execute-notebooks NB=notebooks/05_compare.ipynb), then make results")
-    results = json.loads(results_file.read_text())
-    setup = json.loads((root / "docs" / "setup.json").read_text())
+    results = _measured(root / "docs" / "results.json", "run notebook 05 in full mode on SynthFaces "
+                        "(make execute-notebooks NB=notebooks/05_compare.ipynb)")
+    setup = _measured(root / "docs" / "setup.json", "run python benchmarks/setup_time.py on an idle machine")
     readme = with_block((root / "README.md").read_text(), "verdict", verdict_markdown(results))
     return {root / "docs" / "RESULTS.md": results_markdown(manifest, results),
             root / "README.md": with_block(readme, "setup", setup_sentence(setup))}

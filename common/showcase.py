@@ -38,6 +38,21 @@ class Strip:
     readings: Tensor
 
 
+@dataclass(frozen=True)
+class Subject:
+    """One method's hold on a face: its ``model`` (a ``LatentModel``), the face's ``code [D]``
+    in that model and the ``direction`` a smile slider moves it along."""
+
+    model: object
+    code: Tensor
+    direction: Direction
+
+    def edited(self, strengths: Sequence[float]) -> Tensor:
+        """``[S,3,H,W]`` the face decoded at each strength (in gaps) along the direction, on the CPU."""
+        weights = torch.tensor(list(strengths), dtype=self.code.dtype)[:, None]
+        return decode_faces(self.model, self.direction.to("cpu").moved(self.code[None].cpu(), weights))
+
+
 def showcase_faces(test, specs: Sequence[EditSpec], count: int = 1) -> list[int]:
     """Indices of the first ``count`` held-out faces in ``test`` (a ``FaceData``) where
     none of ``specs`` holds yet; on SynthFaces also looking straight ahead (|yaw| < 0.1),
@@ -57,20 +72,9 @@ def edit_strip(model, code: Tensor, direction: Direction, face: Tensor, judge: J
                strengths: Sequence[float] = STRENGTHS) -> Strip:
     """Decode ``code [D]`` moved by each strength (in gaps) along ``direction``, and read
     ``face [3,H,W]`` and every edit with ``judge``."""
-    weights = torch.tensor(list(strengths), dtype=code.dtype)[:, None]
-    edits = decode_faces(model, direction.to("cpu").moved(code[None].cpu(), weights))
+    edits = Subject(model, code, direction).edited(strengths)
     readings = judge.values(torch.cat([face[None], edits]), spec)
     return Strip(face, edits, readings)
-
-
-@dataclass(frozen=True)
-class Subject:
-    """One method's hold on a face: its ``model`` (a ``LatentModel``), the face's ``code [D]``
-    in that model and the ``direction`` a smile slider moves it along."""
-
-    model: object
-    code: Tensor
-    direction: Direction
 
 
 def encoder_subject(model, train, test, spec: EditSpec, lookalikes: int | None = None,

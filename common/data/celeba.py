@@ -127,6 +127,12 @@ def decode_face(path: Path, size: int, crop: int | None) -> np.ndarray:
         return np.asarray(picture.resize((size, size), Image.BICUBIC, reducing_gap=None))
 
 
+def unreadable(error: PermissionError) -> CelebAError:
+    """The error for a CelebA file or folder this user may not read."""
+    return CelebAError(f"{error.filename} cannot be read by this user (permission denied); "
+                       "make the CelebA folder and its files readable (chmod -R a+rX)")
+
+
 class CelebA(Dataset):
     """CelebA aligned faces: centre crop ``crop`` pixels (148 is the usual crop of the
     178x218 aligned images; None takes the largest centred square), then resize to ``size``.
@@ -170,8 +176,7 @@ class CelebA(Dataset):
             names, attributes = parse_attributes(self.root / ATTR_FILE)
             partition = parse_partition(self.root / PARTITION_FILE)
         except PermissionError as error:
-            raise CelebAError(f"{error.filename} cannot be read by this user (permission denied); "
-                              "make the CelebA folder and its files readable (chmod -R a+rX)") from None
+            raise unreadable(error) from None
         keep = [i for i, name in enumerate(names)
                 if split == "all" or partition.get(name) == SPLIT_CODES[split]][:limit]
         if not keep:
@@ -191,8 +196,7 @@ class CelebA(Dataset):
         try:
             present = set(p.name for p in image_dir.iterdir())
         except PermissionError as error:
-            raise CelebAError(f"{error.filename} cannot be read by this user (permission denied); "
-                              "make the CelebA folder and its files readable (chmod -R a+rX)") from None
+            raise unreadable(error) from None
         for i in keep:
             if names[i] not in present:
                 raise CelebAError(f"{self.root / ATTR_FILE}, line {i + 3} lists {names[i]}, "

@@ -35,13 +35,16 @@ from ..weights import WEIGHTS_DIR, Download, WeightsError, load_foreign_pth, wei
 from .base import on_model_device
 
 
+MAPPING_LR_MULTIPLIER = 0.01     # StyleGAN's: the mapping network learns 100x slower than the generator
+
+
 @dataclass
 class PGGANConfig:
     latent_dim: int = 512
     resolution: int = 1024
     channels: tuple[int, ...] | None = None  # per resolution 4..R; default min(16384 // res, 512)
     mapping_layers: int = 0                  # dense layers z -> w in front of the generator; 0: none
-    mapping_lr: float = 0.01                 # the mapping network's learning-rate multiplier (StyleGAN's 0.01)
+    mapping_lr: float = MAPPING_LR_MULTIPLIER   # the mapping network's learning-rate multiplier
 
     def __post_init__(self) -> None:
         levels = int(math.log2(self.resolution)) - 1
@@ -108,9 +111,9 @@ class EqualizedLinear(nn.Module):
 class MappingNetwork(nn.Module):
     """``z [N,D] -> w [N,D]``: pixel norm of ``z``, then ``layers`` equalised dense layers,
     each followed by LeakyReLU(0.2) (StyleGAN's mapping network, narrower), learning at
-    ``lr_multiplier`` times the generator's rate (StyleGAN's 0.01)."""
+    ``lr_multiplier`` times the generator's rate (StyleGAN's ``MAPPING_LR_MULTIPLIER``)."""
 
-    def __init__(self, dim: int, layers: int, lr_multiplier: float = 0.01) -> None:
+    def __init__(self, dim: int, layers: int, lr_multiplier: float) -> None:
         super().__init__()
         self.layers = nn.ModuleList(EqualizedLinear(dim, dim, lr_multiplier) for _ in range(layers))
 

@@ -22,7 +22,7 @@ from ..models.classifier import (CLASSIFIER_FACTORS, AttributeClassifier, classi
                                  load_classifier, weights_name)
 from ..models.dfc import DFCLoss, FeatureNetworkError, feature_network
 from ..models.glow import Glow, GlowConfig, condition_columns, glow_loss, levels_to_top
-from ..models.pggan import SYNTH_PGGAN, PGGANConfig
+from ..models.pggan import MAPPING_LR_MULTIPLIER, SYNTH_PGGAN, PGGANConfig
 from ..models.pggan_training import ProgressiveGAN, progressive_gan_loss, sample_quality
 from ..models.vae import VAE, VAEConfig, config_dict, evaluate_vae, vae_loss
 from ..train.loop import LossFn, TrainConfig
@@ -369,7 +369,7 @@ class PGGANRecipe(Recipe):
     @classmethod
     def from_options(cls, *, image_size: int | None = None, phase_steps: int | None = None,
                      gan_loss: str = "logistic", channels: tuple[int, ...] | None = None, mapping_layers: int = 0,
-                     mapping_lr: float = 0.01,
+                     mapping_lr: float = MAPPING_LR_MULTIPLIER,
                      steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
                      seed: int = 0, out: str | None = None, device: str | None = None,
                      data: DataSpec = DataSpec()) -> PGGANRecipe:

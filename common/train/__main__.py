@@ -31,6 +31,7 @@ from pathlib import Path
 from ..cli import channel_widths, crop_size, positive_number, whole_number
 from ..config import SettingError
 from ..files import FolderError, WriteError
+from ..models.pggan import MAPPING_LR_MULTIPLIER
 from ..models.vae import KINDS, UPSAMPLING
 from ..recipes import RECIPES, DataSpec, Recipe, RecipeError
 from ..weights import WeightsError, weights_dir
@@ -69,9 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="pggan: steps per fade-in or stable phase (default steps // 10)")
     parser.add_argument("--mapping-layers", type=whole_number(0), default=0,
                         help="pggan: dense layers of a mapping network z -> w in front of the generator (0: none)")
-    parser.add_argument("--mapping-lr", type=float, default=0.01,
+    parser.add_argument("--mapping-lr", type=float, default=MAPPING_LR_MULTIPLIER,
                         help="pggan: the mapping network's learning rate as a multiple of the generator's "
-                             "(StyleGAN's 0.01)")
+                             f"(default: StyleGAN's {MAPPING_LR_MULTIPLIER:g})")
     parser.add_argument("--gan-loss", choices=("logistic", "wgan-gp"), default="logistic", help="pggan's loss")
     parser.add_argument("--coupling", choices=("additive", "affine"), default="additive",
                         help="glow's coupling: additive (no division on the reverse pass, so edited latents "
