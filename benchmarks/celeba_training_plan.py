@@ -17,11 +17,11 @@ import torch
 from torch import nn
 
 from common.data import CELEBA_ATTRIBUTES
-from common.models.classifier import AttributeClassifier, classifier_loss
+from common.judge.classifier import AttributeClassifier, classifier_loss
 from common.models.dfc import VGG_LAYER_SETS, DFCLoss, VGGFeatures
 from common.models.glow import Glow, GlowConfig, glow_loss
 from common.models.pggan import SYNTH_PGGAN
-from common.models.pggan_training import ProgressiveGAN, progressive_gan_loss
+from common.train.progressive_gan import ProgressiveGAN, progressive_gan_loss
 from common.models.vae import VAE, VAEConfig, vae_loss
 from timing import training_images_per_s
 

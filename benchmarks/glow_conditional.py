@@ -27,11 +27,12 @@ import torch
 
 from common import face_data
 from common.arithmetic import encode_faces
-from common.models.glow import Glow, load_glow
-from common.recipes import GlowRecipe
+from common.models.glow import Glow
+from common.weights.shipped import load_glow
+from common.train.recipes import GlowRecipe
 from common.direction import Direction, from_step
-from common.scoreboard import Judge, edits_for, faces_to_edit, group_directions
-from common.trained import classifier_on_data
+from common.judge.scoreboard import EditScorer, edits_for, faces_to_edit, group_directions
+from common.load_or_train import classifier_on_data
 
 PRIOR_EDITS = {"smile": "Smiling", "narrow eyes": "Narrow_Eyes"}   # the attribute each edit conditions on
 
@@ -66,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     train, test = face_data("train", n=args.fit, size=args.size), face_data("test", n=1000, size=args.size)
-    judge = Judge(classifier_on_data(args.size), test.images(slice(None)))
+    judge = EditScorer(classifier_on_data(args.size), test.images(slice(None)))
     specs = edits_for(test)
     conditional = conditional_glow(args.size, args.checkpoint)
     if args.refit:

@@ -25,8 +25,8 @@ from torch import Tensor, nn
 from common import face_data
 from common.arithmetic import encode_faces
 from common.direction import Direction
-from common.scoreboard import Judge, edits_for, faces_to_edit, group_directions
-from common.trained import classifier_on_data, glow_on_data
+from common.judge.scoreboard import EditScorer, edits_for, faces_to_edit, group_directions
+from common.load_or_train import classifier_on_data, glow_on_data
 
 
 class NoiseSpaceGlow(nn.Module):
@@ -58,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     train, test = face_data("train", n=args.fit, size=args.size), face_data("test", n=1000, size=args.size)
-    judge = Judge(classifier_on_data(args.size), test.images(slice(None)))
+    judge = EditScorer(classifier_on_data(args.size), test.images(slice(None)))
     glow = glow_on_data(args.size)
     specs = edits_for(test)
     print(f"Glow {args.size}x{args.size}, vectors from {args.fit} training faces, {args.faces} held-out faces per edit")

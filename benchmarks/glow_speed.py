@@ -17,7 +17,8 @@ import torch
 
 from common.config import peak_memory_mib
 from common.data import SynthFaces
-from common.models.glow import Glow, GlowConfig, glow_loss, load_glow
+from common.models.glow import Glow, GlowConfig, glow_loss
+from common.weights.shipped import load_glow
 from common.widgets import slider_latency
 from timing import sync, training_images_per_s
 

@@ -1,6 +1,6 @@
 """Which PGGAN design lets InterFaceGAN make faces smile (issue 48): short runs of equal CPU
 budget, each trained by the one training loop on the same SynthFaces with the same seed,
-each scored the same way (``common.gan_scores``) on the same number of samples:
+each scored the same way (``common.judge.gan_scores``) on the same number of samples:
 
 - SVM separability: validation accuracy of the linear SVM on the 2% most and least
   smiling (narrow-eyed, turned) samples, by the classifier's continuous factor readings;
@@ -32,10 +32,10 @@ import torch
 from common import face_data, plot
 from common.config import cache_dir
 from common.files import atomic_path
-from common.gan_scores import edit_scores, probability_scores, read_samples, separability
-from common.recipes import DataSpec, PGGANRecipe
-from common.scoreboard import EDITS, Judge
-from common.trained import classifier_on_data
+from common.judge.gan_scores import edit_scores, probability_scores, read_samples, separability
+from common.train.recipes import DataSpec, PGGANRecipe
+from common.judge.scoreboard import EDITS, EditScorer
+from common.load_or_train import classifier_on_data
 
 # name: (what it is, recipe options, share of the budget's steps that costs the same CPU time)
 ARMS = {
@@ -78,7 +78,7 @@ SCORED = ("smile separability", "narrow eyes separability", "pose separability",
           "edited FD ratio", "frechet")
 
 
-def arm_row(name: str, budget: int, runs: Path, judge: Judge, samples: int) -> dict:
+def arm_row(name: str, budget: int, runs: Path, judge: EditScorer, samples: int) -> dict:
     """The arm's row of scores: trained (or resumed) and scored on ``samples`` samples, or
     read back from its run folder when that run was already scored so."""
     scores_file = runs / name / "scores.json"
@@ -96,7 +96,7 @@ def arm_row(name: str, budget: int, runs: Path, judge: Judge, samples: int) -> d
     return row
 
 
-def design_table(arms: list[str], budget: int, runs: Path, judge: Judge, samples: int) -> list[dict]:
+def design_table(arms: list[str], budget: int, runs: Path, judge: EditScorer, samples: int) -> list[dict]:
     """One row of scores per arm, printed as each arm finishes."""
     rows = []
     for name in arms:
@@ -105,7 +105,7 @@ def design_table(arms: list[str], budget: int, runs: Path, judge: Judge, samples
     return rows
 
 
-def boundary_inputs_table(name: str, generator: torch.nn.Module, judge: Judge, many: int) -> list[dict]:
+def boundary_inputs_table(name: str, generator: torch.nn.Module, judge: EditScorer, many: int) -> list[dict]:
     """The SVM's separability on the arm ``name``'s generator with probabilities or factor
     readings, on 10,000 samples or ``many``."""
     codes, reading = read_samples(generator, judge, many, seed=1)
@@ -135,7 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     arms = args.arms.split(",")
     held_out = face_data("test", n=2000, size=64, seed=0)
-    judge = Judge(classifier_on_data(64), held_out.images(slice(None)))
+    judge = EditScorer(classifier_on_data(64), held_out.images(slice(None)))
     rows = design_table(arms, args.budget, args.runs, judge, args.samples)
     best = max(rows, key=lambda row: row["smile separability"] + row["smile success at 1"])["arm"]
     inputs = boundary_inputs_table(best, trained_arm(best, args.budget, args.runs)[0], judge, args.many)

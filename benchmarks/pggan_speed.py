@@ -17,8 +17,9 @@ import torch
 
 from common.config import peak_memory_mib
 from common.direction import along
-from common.models.pggan import SYNTH_PGGAN, PGGANConfig, PGGANGenerator, load_pggan
-from common.models.pggan_training import ProgressiveGAN, progressive_gan_loss
+from common.models.pggan import SYNTH_PGGAN, PGGANConfig, PGGANGenerator
+from common.weights.shipped import load_pggan
+from common.train.progressive_gan import ProgressiveGAN, progressive_gan_loss
 from common.widgets import EditPanel, move_latency_ms, slider_latency
 from timing import sync, training_images_per_s
 
@@ -88,7 +89,7 @@ def main() -> None:
                           preview_budget_ms=budget, settle_ms=settle)
         move_latency_ms(panel, 4)                          # warm-up (the adaptive panel finds its size here)
         times = sorted(move_latency_ms(panel, 8))
-        drawn = f", drawn at {panel.preview_size} px" if panel.previews else ""
+        drawn = f", drawn at {panel.view.preview_size} px" if panel.view.previews else ""
         print(f"one slider move (InterFaceGAN 1024 layout, CPU, {label} -> 256 px image{drawn}): "
               f"median {times[len(times) // 2]:.0f} ms, largest {times[-1]:.0f} ms")
 

@@ -22,7 +22,7 @@ from torch import nn  # noqa: E402
 from common.data import SynthFaces  # noqa: E402
 from common.images import to_uint8  # noqa: E402
 from common.models import PCAFaces  # noqa: E402
-from common.models.classifier import load_classifier  # noqa: E402
+from common.judge.classifier import load_classifier  # noqa: E402
 from common.direction import along  # noqa: E402
 from common.widgets import EditPanel, move_latency_ms  # noqa: E402
 

@@ -16,13 +16,13 @@ from PIL import Image, ImageDraw
 from torch import Tensor
 
 from .images import save_animation, to_png_bytes, to_uint8
-from .showcase import Subject
+from .edit_figures import Subject
 
 CAPTION_PX = 14        # height of the caption bar of an animation frame
 
 
 def compare_row(subjects: Mapping[str, Subject], strength: float, size: int = 64) -> Tensor:
-    """``[3, size, size * M]`` in [-1,1]: each of the ``M`` subjects' faces (``showcase.Subject``) moved by
+    """``[3, size, size * M]`` in [-1,1]: each of the ``M`` subjects' faces (``edit_figures.Subject``) moved by
     ``strength`` gaps, decoded and resized to ``size`` (nearest neighbour), side by side."""
     faces = [torch.nn.functional.interpolate(subject.edited([strength]), size=size, mode="nearest")[0]
              for subject in subjects.values()]

@@ -43,7 +43,7 @@ def quick_mode() -> bool:
     return switch("FES_QUICK")
 
 
-def pick(full: int, quick: int) -> int:
+def full_or_quick(full: int, quick: int) -> int:
     """Return ``quick`` in quick mode, else ``full`` (sample counts, steps)."""
     return quick if quick_mode() else full
 

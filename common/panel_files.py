@@ -7,6 +7,7 @@ import html
 from pathlib import Path
 
 from .files import atomic_path
+from .images import FaceImageError
 
 
 def uploaded_files(value) -> list[tuple[str, bytes]]:
@@ -37,3 +38,26 @@ def download_link(path: Path, data: bytes, mime: str) -> str:
     encoded = base64.b64encode(data).decode()
     return (f'saved <code>{html.escape(str(path))}</code> · '
             f'<a download="{html.escape(path.name)}" href="data:{mime};base64,{encoded}">download</a>')
+
+
+def upload_failure(name: str, error: Exception) -> str:
+    """What the status line says when the uploaded file ``name`` could not be used: a
+    ``FaceImageError``'s own message, otherwise the error's kind and text."""
+    if isinstance(error, FaceImageError):
+        return str(error)
+    return f"could not use {name}: {type(error).__name__}: {error}"
+
+
+class SavedFiles:
+    """A panel's numbered files ``face_<seed>_<n>.png`` / ``.gif`` in ``folder``."""
+
+    MIME = {"png": "image/png", "gif": "image/gif"}
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder, self.count = Path(folder), 0
+
+    def save(self, seed: int, suffix: str, data: bytes) -> tuple[Path, str]:
+        """Write ``data`` as the next file; returns its path and the status line's download link."""
+        self.count += 1
+        path = save_file(self.folder, f"face_{seed}_{self.count:03d}.{suffix}", data)
+        return path, download_link(path, data, self.MIME[suffix])

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from .images import to_uint8
+from .latent import condition, unit
 from .train.loop import LATE_FRACTION, History
 
 
@@ -240,8 +241,6 @@ def conditioning_geometry(normal: Tensor, other: Tensor, names: tuple[str, str] 
     """InterFaceGAN's conditional edit in a 2-D latent: the two boundaries (lines through
     the origin, normals ``normal [2]`` and ``other [2]``), a code, and where a step along
     ``normal`` and along ``condition(normal, other)`` takes it."""
-    from .latent import condition, unit
-
     n1, n2 = unit(normal.double()), unit(other.double())
     conditioned = condition(n1, n2)
     fig, ax = plt.subplots(figsize=(4.6, 4.6))

@@ -18,7 +18,7 @@ from pathlib import Path
 from .config import cache_dir
 from .files import atomic_path
 from .plot import markdown_table
-from .targets import EDIT_TARGETS
+from .judge.targets import EDIT_TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_JSON = ROOT / "docs" / "results.json"
@@ -57,7 +57,7 @@ def _plain(row: Mapping) -> dict:
 def verdict_rows(results: Mapping) -> list[dict]:
     """One row per method of the scoreboard: does its Smiling slider smile? Success at
     strengths 1 and 2, identity change and the edited faces' realism, and the verdict by
-    the targets (``common.targets``): ``yes`` when both success targets are met, ``partly``
+    the targets (``common.judge.targets``): ``yes`` when both success targets are met, ``partly``
     when strength 2 converts at least half the faces, else ``no``."""
     smile = {(row["method"], row["strength"]): row for row in results["tables"]["scoreboard"] if row["edit"] == "smile"}
     rows = []

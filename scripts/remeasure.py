@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common.recipes import shipped_recipe  # noqa: E402
+from common.train.recipes import shipped_recipe  # noqa: E402
 from common.weights import WeightsError, read_manifest  # noqa: E402
 
 

@@ -1,5 +1,5 @@
 """The README's first figures: one held-out face per method, its smile slider at -2, 0 and +2
-(``common.showcase``; for the VAE and the DFC-VAE also along the face's own look-alike
+(``common.edit_figures``; for the VAE and the DFC-VAE also along the face's own look-alike
 vector, the panel's "each face's own vector"), and an animation of the same face in every
 method while one Smiling slider sweeps from -2 to +2 (``common.compare_panel``, notebook 05's
 one-slider panel), from the shipped weights (or, with ``CELEBA_ROOT`` set, the CelebA ones).
@@ -26,10 +26,10 @@ from common.arithmetic import encode_faces  # noqa: E402
 from common.compare_panel import save_sweep_gif, sweep_frames  # noqa: E402
 from common.files import atomic_path  # noqa: E402
 from common.models.inversion import invert  # noqa: E402
-from common.scoreboard import Judge, edits_for, generator_direction  # noqa: E402
-from common.showcase import (FIGURE_DPI, STRENGTHS, Subject, encoder_subject, renderer_subject,  # noqa: E402
+from common.judge.scoreboard import EditScorer, edits_for, generator_direction  # noqa: E402
+from common.edit_figures import (FIGURE_DPI, STRENGTHS, Subject, encoder_subject, renderer_subject,  # noqa: E402
                              showcase_faces, showcase_figure, subject_strip)
-from common.trained import classifier_on_data, glow_on_data, pggan_on_data, vae_on_data  # noqa: E402
+from common.load_or_train import classifier_on_data, glow_on_data, pggan_on_data, vae_on_data  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     train, test = face_data("train", n=args.fit, size=64), face_data("test", n=args.held_out, size=64)
-    judge = Judge(classifier_on_data(64), test.images(slice(None)))
+    judge = EditScorer(classifier_on_data(64), test.images(slice(None)))
     smile = edits_for(test)[0]
     chosen = showcase_faces(test, [smile])[0]
 

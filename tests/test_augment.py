@@ -7,7 +7,7 @@ import torch
 from common.data import SynthFaces, attributes_from_factors, factor_sweep
 from common.data.synth_factors import EXPRESSION_FACTORS, FACTOR_INDEX
 from common.data.synthfaces import blend_expressions
-from common.models.augment import blend_expressions_randomly, blend_with_batch, degrade_randomly
+from common.judge.augment import blend_expressions_randomly, blend_with_batch, degrade_randomly
 
 
 @pytest.fixture(scope="module")

@@ -204,8 +204,8 @@ def test_google_drive_quota_gives_manual_steps(tmp_path, monkeypatch):
 
 
 def test_a_notebook_trains_on_the_first_celeba_limit_faces_and_the_command_says_so(exported, monkeypatch):
-    from common.data.switch import celeba_limit
-    from common.recipes import DataSpec, VAERecipe
+    from common.data.source import celeba_limit
+    from common.train.recipes import DataSpec, VAERecipe
 
     monkeypatch.setenv("FES_QUICK", "1")
     monkeypatch.delenv("CELEBA_LIMIT", raising=False)

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from common.data import export_synthfaces_as_celeba
-from common.models.classifier import load_classifier
-from common.models.vae import load_vae
+from common.judge.classifier import load_classifier
+from common.weights.shipped import load_vae
 from common.train.__main__ import main
 from common.weights import WEIGHTS_DIR, sha256_of
 

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from common.data import SynthFaces
-from common.models.classifier import (AttributeClassifier, classifier_loss, evaluate_classifier,
+from common.judge.classifier import (AttributeClassifier, classifier_loss, evaluate_classifier,
                                       held_out_faces, load_classifier, weights_name)
-from common.recipes.base import LATE_FALL
+from common.train.recipes.base import LATE_FALL
 from common.train import TrainConfig, train
 from common.weights import read_manifest
 

@@ -7,8 +7,8 @@ from PIL import Image
 from common.compare_panel import ComparePanel, captioned, compare_row, save_sweep_gif, sweep_frames
 from common.data import SynthFaces
 from common.models import PCAFaces
-from common.scoreboard import EDITS
-from common.showcase import Subject, encoder_subject, renderer_subject
+from common.judge.scoreboard import EDITS
+from common.edit_figures import Subject, encoder_subject, renderer_subject
 
 SMILE = EDITS[0]
 

@@ -68,7 +68,7 @@ def _pggan():
 
 
 def _classifier():
-    from common.models.classifier import AttributeClassifier
+    from common.judge.classifier import AttributeClassifier
 
     return AttributeClassifier(width=4)
 

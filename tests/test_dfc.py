@@ -3,10 +3,10 @@ import torch
 from torch import nn
 
 from common.arithmetic import add_vector, group_direction, interpolation_row
-from common.metrics import checkerboard_share, high_frequency_energy
+from common.judge.metrics import checkerboard_share, high_frequency_energy
 from common.models.dfc import DFCLoss, FeatureNetworkError, VGGFeatures, perceptual_loss
 from common.models.vae import VAE, VAEConfig
-from common.recipes import DFCRecipe, VAERecipe
+from common.train.recipes import DFCRecipe, VAERecipe
 
 
 class Planted(nn.Module):

@@ -123,7 +123,7 @@ def test_a_read_only_weights_folder_is_refused_before_training(monkeypatch, caps
     monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == weights_copy and mode & os.W_OK
                         else real_access(path, mode))
     trained = []
-    monkeypatch.setattr("common.recipes.base.train", lambda *a, **k: trained.append(1))
+    monkeypatch.setattr("common.train.recipes.base.train", lambda *a, **k: trained.append(1))
     before = _snapshot(weights_copy)
     argv = [*TINY_RUN, "--out", str(tmp_path / "run"), "--save", "--force", "--weights-dir", str(weights_copy)]
     assert _exit_code(argv) == 2
@@ -159,7 +159,7 @@ def test_a_full_disk_while_checkpointing_is_one_line_and_keeps_the_old_checkpoin
     monkeypatch.setattr(torch, "save", full_disk)
     monkeypatch.setattr("common.files.shutil.disk_usage",
                         lambda path: namedtuple("u", "total used free")(1 << 30, 1 << 30, 0))
-    monkeypatch.setattr("common.recipes.preflight.usable_folder", lambda *a, **k: None)
+    monkeypatch.setattr("common.train.recipes.preflight.usable_folder", lambda *a, **k: None)
     assert _exit_code([*TINY_RUN, "--out", str(out)]) == 1
     assert _one_line_error(capsys) == (f"error: No space left on device while writing {out / 'checkpoint.pt'}; "
                                        "no checkpoint was written")
@@ -170,7 +170,7 @@ def test_a_read_only_weights_folder_at_save_time_changes_nothing(monkeypatch, ca
     def read_only(state, path):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), path)
 
-    monkeypatch.setattr("common.weights.save_file", read_only)
+    monkeypatch.setattr("common.weights.store.save_file", read_only)
     before = _snapshot(weights_copy)
     argv = [*TINY_RUN, "--out", str(tmp_path / "run"), "--save", "--force", "--weights-dir", str(weights_copy)]
     assert _exit_code(argv) == 1

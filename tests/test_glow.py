@@ -138,7 +138,7 @@ def test_the_training_command_builds_glow_with_additive_coupling_by_default():
 
 @pytest.mark.parametrize("size", [32, 64])
 def test_the_recipe_builds_levels_down_to_a_4x4_top_at_either_size(size):
-    from common.recipes import GlowRecipe
+    from common.train.recipes import GlowRecipe
 
     model = GlowRecipe.from_options(image_size=size).build()
     top = model.split_latents(torch.zeros(1, model.latent_dim))[-1]
@@ -146,7 +146,7 @@ def test_the_recipe_builds_levels_down_to_a_4x4_top_at_either_size(size):
 
 
 def test_an_8x8_top_at_64_px_takes_three_levels_and_names_itself_in_the_command():
-    from common.recipes import GlowRecipe
+    from common.train.recipes import GlowRecipe
 
     recipe = GlowRecipe.from_options(image_size=64, top_size=8)
     model = recipe.build()

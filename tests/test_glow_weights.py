@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from common.data import SynthFaces
-from common.models.classifier import held_out_faces
-from common.models.glow import load_glow
-from common.recipes import held_out_bits_per_dim
+from common.judge.classifier import held_out_faces
+from common.weights.shipped import load_glow
+from common.train.recipes import held_out_bits_per_dim
 from common.weights import read_manifest
 
 
@@ -87,7 +87,7 @@ def test_the_conditional_glows_prior_shift_makes_held_out_faces_smile():
     attributes back from the top latent."""
     from common.arithmetic import decode_faces, encode_faces
     from common.data import attribute_index
-    from common.models.classifier import load_classifier
+    from common.judge.classifier import load_classifier
 
     glow = load_glow(64, conditional=True)
     shift = glow.group_prior_shift("Smiling", SynthFaces(n=2000, size=64, seed=0).attributes)

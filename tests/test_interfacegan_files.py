@@ -11,9 +11,9 @@ import pytest
 import socket
 import urllib.error
 
-from common.models.interfacegan_files import (BOUNDARY_SHA256, fetch_interfacegan, interfacegan_downloads,
+from common.weights.interfacegan import (BOUNDARY_SHA256, fetch_interfacegan, interfacegan_downloads,
                                               interfacegan_paths)
-from common.models.pggan import load_interfacegan_boundaries, load_interfacegan_pggan
+from common.weights.interfacegan import load_interfacegan_boundaries, load_interfacegan_pggan
 from common.weights import DownloadError, WeightsError, fetch_all, sha256_of
 
 

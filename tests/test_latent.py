@@ -105,7 +105,7 @@ def test_slerp_keeps_the_norm_of_gaussian_codes_where_lerp_shrinks_it():
 def test_the_mean_difference_on_synthfaces_codes_points_along_the_smile_factor():
     from common.data import SynthFaces
     from common.data.celeba_names import attribute_index
-    from common.metrics import factor_direction
+    from common.judge.metrics import factor_direction
     from common.models import PCAFaces
 
     faces = SynthFaces(n=2000, size=64, seed=0)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from common.metrics import dci, edit_table, mutual_information_gap
+from common.judge.metrics import dci, edit_table, mutual_information_gap
 from common.plot import text_table
 
 
@@ -41,8 +41,8 @@ def test_extra_noise_dimensions_do_not_break_the_scores(planted):
 def test_edit_table_scores_a_real_edit_against_its_start():
     from common.data import attribute_index, select_faces
     from common.direction import mean_difference
-    from common.models.classifier import held_out_faces, load_classifier
-    from common.models.vae import load_vae
+    from common.judge.classifier import held_out_faces, load_classifier
+    from common.weights.shipped import load_vae
 
     vae, classifier, faces = load_vae("vanilla"), load_classifier(), held_out_faces(n=600)
     with torch.no_grad():

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from common.models.pggan import PGGANConfig, PGGANGenerator, load_interfacegan_boundaries
+from common.models.pggan import PGGANConfig, PGGANGenerator
+from common.weights.interfacegan import load_interfacegan_boundaries
 from common.weights import WeightsError
 
 TINY = PGGANConfig(latent_dim=64, resolution=16, channels=(64, 32, 16))
@@ -79,7 +80,7 @@ def test_inversion_lowers_the_reconstruction_error(tiny):
 
 
 def test_missing_or_wrong_real_weights_give_clear_errors(tmp_path, fixtures):
-    from common.models.pggan import load_interfacegan_pggan
+    from common.weights.interfacegan import load_interfacegan_pggan
     from common.weights import WeightsError
 
     with pytest.raises(WeightsError, match=r"not found.*InterFaceGAN.*dropbox"):
@@ -96,7 +97,7 @@ def test_missing_or_wrong_real_weights_give_clear_errors(tmp_path, fixtures):
 def test_registry_replaces_a_wrong_file_only_with_a_checked_one(tmp_path, fixtures):
     from dataclasses import replace
 
-    from common.models.pggan import PGGAN_CELEBAHQ
+    from common.weights.interfacegan import PGGAN_CELEBAHQ
     from common.weights import DownloadError, fetch
 
     item = replace(PGGAN_CELEBAHQ, destination=tmp_path / "pggan_celebahq.pth")

@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from common import plot
-from common.gan_scores import read_samples, separability
+from common.judge.gan_scores import read_samples, separability
 from common.models.pggan import MappingNetwork, PGGANConfig, PGGANGenerator
-from common.recipes import PGGANRecipe, RecipeError
-from common.scoreboard import EDITS
+from common.train.recipes import PGGANRecipe, RecipeError
+from common.judge.scoreboard import EDITS
 
 MAPPED = PGGANConfig(latent_dim=32, resolution=16, channels=(32, 16, 16), mapping_layers=3)
 
@@ -69,12 +69,12 @@ def test_separability_finds_a_planted_linear_attribute_and_not_noise():
 
 
 def test_samples_are_read_in_chunks_as_if_at_once(monkeypatch):
-    class Reader:          # stands in for a Judge: its "reading" is the image mean
+    class Reader:          # stands in for a EditScorer: its "reading" is the image mean
         def read(self, images):
             mean = images.mean(dim=(1, 2, 3))[:, None]
             return type("Reading", (tuple,), {})((mean, mean * 2, mean * 3))
 
-    import common.gan_scores as scores
+    import common.judge.gan_scores as scores
     generator = PGGANGenerator(MAPPED).eval()
     codes, whole = read_samples(generator, Reader(), 12, seed=1)
     monkeypatch.setattr(scores, "READ_CHUNK", 5)

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from common.data import SynthFaces
-from common.metrics import frechet_distance
+from common.judge.metrics import frechet_distance
 from common.models.pggan import PGGANConfig
-from common.models.pggan_training import (Discriminator, ProgressiveGAN, generator_samples, progressive_gan_loss,
+from common.train.progressive_gan import (Discriminator, ProgressiveGAN, generator_samples, progressive_gan_loss,
                                           progressive_lod)
 from common.train import TrainConfig, train
 

@@ -2,9 +2,10 @@
 
 import pytest
 
-from common.models.classifier import held_out_faces, load_classifier
-from common.models.pggan import SYNTH_WEIGHTS, load_pggan
-from common.models.pggan_training import sample_quality
+from common.judge.classifier import held_out_faces, load_classifier
+from common.models.pggan import SYNTH_WEIGHTS
+from common.weights.shipped import load_pggan
+from common.train.progressive_gan import sample_quality
 from common.weights import read_manifest
 
 

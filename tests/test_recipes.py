@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from common.recipes import ClassifierRecipe, DataSpec, GlowRecipe, PGGANRecipe, RecipeError, VAERecipe, shipped_recipe
+from common.train.recipes import ClassifierRecipe, DataSpec, GlowRecipe, PGGANRecipe, RecipeError, VAERecipe, shipped_recipe
 from common.train.__main__ import build_parser, recipe_from_arguments
 from common.train.__main__ import main as train_main
 from common.train import History, read_history
@@ -176,8 +176,8 @@ def test_a_gan_cannot_go_on_from_its_shipped_generator_alone():
 def test_each_training_default_lives_in_its_recipe(monkeypatch):
     """The command line, quick runs and the notebooks' CelebA training read the recipe's
     defaults (no second copy of a step count anywhere)."""
-    from common import trained
-    from common.recipes import RECIPES, PGGANRecipe, VAERecipe
+    from common import load_or_train as trained
+    from common.train.recipes import RECIPES, PGGANRecipe, VAERecipe
     from common.train.__main__ import build_parser, recipe_from_arguments
 
     for name, kind in RECIPES.items():

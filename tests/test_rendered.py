@@ -6,9 +6,9 @@ import torch
 
 from common.data import FACTOR_NAMES, sample_factors
 from common.data.synth_factors import valid_factors
-from common.models.classifier import held_out_faces, load_classifier
+from common.judge.classifier import held_out_faces, load_classifier
 from common.models.rendered import RenderedFaces
-from common.scoreboard import EDITS, Judge, faces_to_edit, group_directions
+from common.judge.scoreboard import EDITS, EditScorer, faces_to_edit, group_directions
 
 F = {name: i for i, name in enumerate(FACTOR_NAMES)}
 
@@ -43,7 +43,7 @@ def test_the_ceiling_meets_the_smile_targets_under_the_scoreboards_rules():
     gap) turns nearly every held-out non-smiling face smiling; the learned models are
     measured against this."""
     faces = held_out_faces(n=800)
-    judge = Judge(load_classifier(), faces.images(slice(None)))
+    judge = EditScorer(load_classifier(), faces.images(slice(None)))
     smile = EDITS[0]
     direction = group_directions(torch.from_numpy(faces.factors), faces, [smile])["smile"]
     start = torch.from_numpy(faces.factors[faces_to_edit(faces, smile, 96).numpy()])

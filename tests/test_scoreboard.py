@@ -5,11 +5,11 @@ import torch
 
 from common.data import CelebA, SynthFaces, attribute_index, export_celeba_layout
 from common.models import PCAFaces
-from common.models.classifier import held_out_faces, load_classifier
-from common.models.vae import load_vae
+from common.judge.classifier import held_out_faces, load_classifier
+from common.weights.shipped import load_vae
 from common.direction import mean_difference
-from common.scoreboard import (CELEBA_EDITS, EDITS, Judge, best_component, edits_for, faces_to_edit, lookalike_direction,
-                               reading_gaps, sample_groups, truth)
+from common.judge.scoreboard import (CELEBA_EDITS, EDITS, EditScorer, best_component, edits_for, faces_to_edit, lookalike_direction,
+                               reading_gaps, sample_groups, true_values)
 
 
 @pytest.mark.parametrize("spec", EDITS[:2], ids=lambda s: s.name)
@@ -24,12 +24,12 @@ def test_best_component_picks_the_correlated_axis_and_points_toward_the_edit(spe
 
 def test_a_vae_smile_edit_succeeds_more_with_strength_and_keeps_identity():
     vae, classifier, faces = load_vae("vanilla"), load_classifier(), held_out_faces(n=800)
-    judge = Judge(classifier, faces.images(slice(None)))
+    judge = EditScorer(classifier, faces.images(slice(None)))
     smile = EDITS[0]
     with torch.no_grad():
         codes = vae.encode(faces.images(slice(None)))
     truth = torch.from_numpy(faces.factor("smile"))
-    direction = mean_difference("smile", codes, smile.holds(truth))
+    direction = mean_difference("smile", codes, smile.present(truth))
     # Faces that clearly frown: the VAE's blurred reconstruction reads a mild frown as neutral.
     start = codes[truth < -0.5][:48]
     weak, strong = judge.score(vae, start, direction, smile, 0.5), judge.score(vae, start, direction, smile, 2.0)
@@ -47,7 +47,7 @@ def test_lookalike_edits_of_the_vae_succeed_more_than_the_attribute_vector():
     vector (which draws the narrowing where the average face's eyes are), and no fewer smile."""
     vae, classifier = load_vae("vanilla"), load_classifier()
     train, test = SynthFaces(n=3000, size=64, seed=5), held_out_faces(n=600)
-    judge = Judge(classifier, test.images(slice(None)))
+    judge = EditScorer(classifier, test.images(slice(None)))
     with torch.no_grad():
         codes = vae.encode(train.images(slice(None)))
     success = {}
@@ -58,7 +58,7 @@ def test_lookalike_edits_of_the_vae_succeed_more_than_the_attribute_vector():
         assert lookalike.vector.shape == start.shape and lookalike.gap.shape == (len(start), 1)
         assert torch.allclose(lookalike.vector.norm(dim=1), torch.ones(len(start)), atol=1e-5)
         per_face = judge.score(vae, start, lookalike, spec)
-        shared = judge.score(vae, start, mean_difference(spec.name, codes, spec.holds(truth(train, spec))), spec)
+        shared = judge.score(vae, start, mean_difference(spec.name, codes, spec.present(true_values(train, spec))), spec)
         assert per_face["before"] == shared["before"]
         success[spec.name] = per_face["success"], shared["success"]
     assert success["narrow eyes"][0] > success["narrow eyes"][1] + 0.3, success
@@ -73,17 +73,17 @@ def test_on_labelled_data_edits_read_attributes_and_skip_pose(tmp_path):
     assert [s.name for s in edits_for(celeba)] == ["smile", "narrow eyes"]
     smile = edits_for(celeba)[0]
     labels = celeba.attributes[:, attribute_index("Smiling")]
-    assert torch.equal(smile.holds(truth(celeba, smile)), labels)
+    assert torch.equal(smile.present(true_values(celeba, smile)), labels)
 
 
 def test_a_smile_edit_read_as_the_smiling_label_succeeds_without_factor_figures():
     vae, classifier, faces = load_vae("vanilla"), load_classifier(), held_out_faces(n=800)
-    judge, smile = Judge(classifier, faces.images(slice(None))), CELEBA_EDITS[0]
+    judge, smile = EditScorer(classifier, faces.images(slice(None))), CELEBA_EDITS[0]
     with torch.no_grad():
         codes = vae.encode(faces.images(slice(None)))
     labels = faces.attributes[:, attribute_index("Smiling")].float()
-    direction = mean_difference("smile", codes, smile.holds(labels))
-    start = codes[~smile.holds(labels)][:48]
+    direction = mean_difference("smile", codes, smile.present(labels))
+    start = codes[~smile.present(labels)][:48]
     weak, strong = judge.score(vae, start, direction, smile, 0.5), judge.score(vae, start, direction, smile, 2.0)
     assert strong["success"] > weak["success"] and strong["success"] > 0.8
     assert strong["target change"] > 0.2
@@ -101,7 +101,7 @@ def test_sample_groups_fall_back_to_halves_when_no_sample_crosses_the_threshold(
 def test_reading_gaps_show_a_change_lost_in_reconstruction():
     """Faces keep the smile's gap; a 4-component PCA's reconstructions lose most of it."""
     train, test = SynthFaces(n=1500, size=64, seed=5), held_out_faces(n=600)
-    judge = Judge(load_classifier(), test.images(slice(None)))
+    judge = EditScorer(load_classifier(), test.images(slice(None)))
     smile, faces = EDITS[0], test.images(slice(None))
     face_reading = judge.read(faces)
     exact = reading_gaps(judge, test, face_reading, face_reading, smile)
@@ -113,7 +113,7 @@ def test_reading_gaps_show_a_change_lost_in_reconstruction():
 
 
 def test_codes_to_edit_are_those_without_the_edit_or_else_the_least_edited():
-    from common.scoreboard import EDITS, codes_to_edit
+    from common.judge.scoreboard import EDITS, codes_to_edit
 
     smile, narrow = EDITS[0], EDITS[1]                 # smile reads above its threshold, narrow eyes below
     codes = torch.arange(6.0)[:, None]

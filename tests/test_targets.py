@@ -2,7 +2,7 @@
 
 import pytest
 
-from common.targets import EDIT_TARGETS, edit_target_rows, family, model_target_rows
+from common.judge.targets import EDIT_TARGETS, edit_target_rows, family, model_target_rows
 
 
 def _score(method, edit, strength, success, identity=0.05, after=12.0, before=10.0):

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from common.data import SynthFaces
-from common.models.classifier import AttributeClassifier, classifier_loss
+from common.judge.classifier import AttributeClassifier, classifier_loss
 from common.train import CHECKPOINT, CheckpointError, TrainConfig, TrainingDiverged, train
 
 TINY = dict(steps=40, batch_size=16, lr=3e-3, log_every=5, checkpoint_every=10, progress=False)
@@ -20,7 +20,7 @@ TINY = dict(steps=40, batch_size=16, lr=3e-3, log_every=5, checkpoint_every=10, 
 RUNNER = textwrap.dedent("""
     import sys, time, torch
     from common.data import SynthFaces
-    from common.models.classifier import AttributeClassifier, classifier_loss
+    from common.judge.classifier import AttributeClassifier, classifier_loss
     from common.train import TrainConfig, train
     out, pause = sys.argv[1], int(sys.argv[2])
     def on_log(step, history):
@@ -112,7 +112,7 @@ def test_damaged_checkpoints_are_explained_and_left_untouched(tmp_path, damage, 
 DDP_RUNNER = textwrap.dedent("""
     import json, os, sys, torch
     from common.data import SynthFaces
-    from common.models.classifier import AttributeClassifier, classifier_loss
+    from common.judge.classifier import AttributeClassifier, classifier_loss
     from common.train import TrainConfig, train
     model = AttributeClassifier(width=4)
     history = train(model, classifier_loss, SynthFaces(n=128, size=32, seed=0),
@@ -180,7 +180,7 @@ def test_the_r1_penalty_is_the_same_under_a_gradient_scale_and_in_bf16():
     """PyTorch's AMP recipe for gradient penalties: the scaled gradient, unscaled, gives the
     penalty of fp32 (a scale of 2^16 changes nothing but rounding); under CPU bf16 autocast
     the penalty stays finite and near fp32's."""
-    from common.models.pggan_training import Discriminator, r1_penalty
+    from common.train.progressive_gan import Discriminator, r1_penalty
     from common.train.loop import gradient_scaling
 
     torch.manual_seed(0)

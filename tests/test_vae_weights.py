@@ -7,9 +7,11 @@ import torch
 
 from common.data.celeba_names import attribute_index
 from common.direction import mean_difference, unit
-from common.metrics import checkerboard_share, factor_direction
-from common.models.classifier import held_out_faces
-from common.models.vae import evaluate_vae, load_vae, reconstruct
+from common.judge.metrics import checkerboard_share, factor_direction
+from common.judge.classifier import held_out_faces
+from common.judge.metrics import evaluate_vae
+from common.models.vae import reconstruct
+from common.weights.shipped import load_vae
 from common.weights import read_manifest
 
 SHIPPED = ("vanilla", "beta_h", "beta_b", "dfc")

@@ -228,7 +228,7 @@ def test_a_large_generator_previews_while_dragging_and_settles_to_full_quality(t
     generator = PGGANGenerator(PGGANConfig(latent_dim=16, resolution=64, channels=(16, 16, 8, 8, 4))).eval()
     panel = EditPanel(generator, [_raw("smile", torch.randn(16))], display_size=32, preview_size=16, settle_ms=50,
                       save_dir=tmp_path)
-    assert panel.previews and panel.image.format == "jpeg"        # the full 64 px image, reduced for display
+    assert panel.view.previews and panel.image.format == "jpeg"        # the full 64 px image, reduced for display
     panel.sliders["smile"].value += 1.0
     shown = Image.open(io.BytesIO(panel.image.value))
     assert panel.image.format == "png" and shown.size == (16, 16)   # the 16 px level of detail, sent as is
@@ -238,7 +238,7 @@ def test_a_large_generator_previews_while_dragging_and_settles_to_full_quality(t
 
 
 def test_the_preview_resolution_halves_over_budget_and_doubles_well_under_it():
-    from common.widgets import adapt_preview_size
+    from common.face_view import adapt_preview_size
 
     assert adapt_preview_size(64, 200.0, 150.0, ceiling=256) == 32
     assert adapt_preview_size(16, 900.0, 150.0, ceiling=256) == 16          # the floor
@@ -250,11 +250,11 @@ def test_the_preview_resolution_halves_over_budget_and_doubles_well_under_it():
 def test_a_panel_settles_on_the_largest_preview_its_machine_draws_within_budget(tmp_path, monkeypatch):
     """A generator whose preview costs 0.05 ms per pixel, on a clock that only its work moves:
     64 px (205 ms) is over the 150 ms budget, 32 px (51 ms) is within it and stays."""
-    import common.widgets
+    import common.face_view
     from common.models.pggan import PGGANConfig, PGGANGenerator
 
     clock = [0.0]
-    monkeypatch.setattr(common.widgets.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(common.face_view.time, "perf_counter", lambda: clock[0])
     torch.manual_seed(0)
     generator = PGGANGenerator(PGGANConfig(latent_dim=16, resolution=128, channels=(8, 8, 8, 8, 4, 4))).eval()
     real_preview = generator.preview

@@ -7,7 +7,7 @@ from .groups import FaceGroup, attribute_groups, select_faces
 from .synth_factors import (ATTRIBUTE_RULES, FACTOR_NAMES, SYNTH_ATTRIBUTES,
                             attributes_from_factors, sample_factors)
 from .synth_render import render_faces
-from .switch import FaceData, celeba_root, describe_data, face_data, using_celeba
+from .source import FaceData, celeba_root, describe_data, face_data, using_celeba
 from .synthfaces import SynthFaces, average_factors, changed_region, factor_sweep
 
 __all__ = [

@@ -12,6 +12,7 @@ from PIL import Image
 
 from .celeba import ATTR_FILE, IMAGE_DIR, PARTITION_FILE
 from .celeba_names import CELEBA_ATTRIBUTES
+from .synthfaces import SynthFaces
 
 
 def export_celeba_layout(splits: dict[str, tuple[np.ndarray, np.ndarray]], out: str | Path,
@@ -73,8 +74,6 @@ def export_synthfaces_as_celeba(out: str | Path, n: int, seed: int = 0) -> Path:
     one) each for validation and test, rendered at 148 px, framed as 178x218 JPEGs, with
     CelebA's attribute and partition files. ``CelebA(out)`` with its default 148-px crop
     then reads exactly the rendered faces (up to JPEG)."""
-    from .synthfaces import SynthFaces
-
     counts = {"train": n, "valid": max(1, n // 10), "test": max(1, n // 10)}
     splits = {}
     for split, count in counts.items():

@@ -1,4 +1,5 @@
-"""Models that implement ``LatentModel``, and the attribute classifier that scores them."""
+"""Models that implement ``LatentModel``: one file per model over ``base.py``. Loading the
+shipped ones is ``common.weights.shipped``; the classifier that scores them is in ``common.judge``."""
 
 from .base import LatentModel
 from .pca import PCAFaces

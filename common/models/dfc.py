@@ -18,7 +18,6 @@ network is frozen, in eval mode, and stops after the last layer used.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -127,15 +126,3 @@ class DFCLoss:
         perceptual = perceptual_loss(self.features, x, reconstruction)
         kl = kl_divergence(mu.float(), logvar.float()).mean()
         return self.alpha * kl + self.beta * perceptual, {"perceptual": perceptual.item(), "kl": kl.item()}
-
-
-def feature_network(name: str, data: str = "synth", folder: Path | None = None) -> nn.Module:
-    """``"classifier"`` (the attribute classifier of ``data``, from ``folder``, default
-    ``weights_dir()``), ``"vgg123"`` or ``"vgg345"``."""
-    if name == "classifier":
-        from .classifier import load_classifier
-
-        return ClassifierFeatures(load_classifier(data=data, folder=folder))
-    if name in VGG_LAYER_SETS:
-        return VGGFeatures(VGG_LAYER_SETS[name])
-    raise ValueError(f"feature network must be 'classifier', 'vgg123' or 'vgg345', got {name!r}")

@@ -26,7 +26,6 @@ edit is then the model's own: ``delta z_top = mu(y with it) - mu(y without it)``
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import math
 from dataclasses import dataclass
@@ -574,13 +573,3 @@ def glow_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int, condition:
     return bpd + classifier_weight * cross_entropy, {"bits_per_dim": bpd.item(), "attribute_bits": cross_entropy.item()}
 
 
-def load_glow(image_size: int = 32, data: str = "synth", folder: Path | None = None, conditional: bool = False) -> Glow:
-    """The shipped Glow (``weights/glow_<size>.safetensors``; ``glow_cond_<size>`` for the
-    class-conditional one; ``..._celeba<size>`` for ``data="celeba"``), in eval mode."""
-    from ..weights import load_weights, manifest_config, shipped_name
-
-    stem = "glow_cond" if conditional else "glow"
-    name = shipped_name(f"{stem}_{image_size}.safetensors", data, stem, image_size)
-    model = Glow(manifest_config(name, GlowConfig, folder))
-    load_weights(model, name, folder)
-    return model.eval()

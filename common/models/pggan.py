@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..weights import WEIGHTS_DIR, Download, WeightsError, load_foreign_pth, weights_dir
 from .base import on_model_device
+from .inversion import invert
 
 
 MAPPING_LR_MULTIPLIER = 0.01     # StyleGAN's: the mapping network learns 100x slower than the generator
@@ -203,8 +202,6 @@ class PGGANGenerator(nn.Module):
     @on_model_device
     def encode(self, x: Tensor, steps: int = 200) -> Tensor:
         """``[N,3,R,R]`` -> ``[N,D]`` by optimisation (``common.models.inversion.invert``)."""
-        from .inversion import invert
-
         return invert(self, x, steps=steps)[0]
 
     @on_model_device
@@ -227,83 +224,3 @@ SYNTH_PGGAN = PGGANConfig(latent_dim=128, resolution=64, channels=(128, 128, 64,
 SYNTH_WEIGHTS = "pggan_synth64.safetensors"
 
 
-def load_pggan(data: str = "synth", folder: Path | None = None) -> PGGANGenerator:
-    """The shipped 64x64 generator (the averaged weights) trained on ``data``, in eval mode."""
-    from ..weights import load_weights, manifest_config, shipped_name
-
-    name = shipped_name(SYNTH_WEIGHTS, data, "pggan")
-    generator = PGGANGenerator(manifest_config(name, PGGANConfig, folder))
-    load_weights(generator, name, folder)
-    return generator.eval()
-
-
-BOUNDARIES_URL = "https://github.com/genforce/interfacegan/tree/master/boundaries"
-
-
-def load_interfacegan_boundaries(folder: str | Path, latent_dim: int = 512) -> dict[str, Tensor]:
-    """InterFaceGAN's published PGGAN CelebA-HQ boundaries, ``{name: [latent_dim]}``, from
-    a folder of its ``pggan_celebahq_<name>_boundary.npy`` files (``[1, 512]`` float64),
-    for example ``smile``, ``pose``, ``age_c_gender``."""
-    import numpy as np
-
-    folder = Path(folder)
-    files = sorted(folder.glob("pggan_celebahq_*_boundary.npy"))
-    if not files:
-        raise WeightsError(f"no pggan_celebahq_*_boundary.npy files in {folder}: download them from "
-                           f"{BOUNDARIES_URL} into that folder")
-    boundaries = {}
-    for path in files:
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as error:
-            raise WeightsError(f"{path} is not a readable .npy file ({error}); download it again") from error
-        if array.size != latent_dim:
-            raise WeightsError(f"{path} holds {array.size} numbers (shape {array.shape}); a boundary of this "
-                               f"generator has {latent_dim}")
-        name = path.name[len("pggan_celebahq_"):-len("_boundary.npy")]
-        boundaries[name] = torch.from_numpy(array.reshape(-1)).float()
-    return boundaries
-
-
-CELEBAHQ_URL = "https://www.dropbox.com/s/t74z87pk3cf8ny7/pggan_celebahq.pth?dl=1"
-
-
-def celebahq_path(folder: Path | None = None) -> Path:
-    """Where InterFaceGAN's generator file lives: ``folder`` (default the weights folder,
-    ``FES_WEIGHTS_DIR`` when set) ``/pggan_celebahq.pth``, as an absolute path."""
-    return (Path(folder) if folder is not None else weights_dir()).resolve() / "pggan_celebahq.pth"
-
-
-def load_interfacegan_pggan(path: str | Path | None = None) -> PGGANGenerator:
-    """InterFaceGAN's PGGAN CelebA-HQ generator (1024x1024, latent 512) from its published
-    ``pggan_celebahq.pth`` (default ``celebahq_path()``), loaded safely (``weights_only``)
-    and strictly, in eval mode."""
-    path = Path(path).resolve() if path is not None else celebahq_path()
-    if not path.exists():
-        raise WeightsError(f"{path} not found: it is InterFaceGAN's PGGAN CelebA-HQ generator (about 90 MB). "
-                           f"Fetch it with common.models.interfacegan_files.fetch_interfacegan(), or "
-                           f"download {CELEBAHQ_URL} by hand and save it as {path}.")
-    state = load_foreign_pth(path)
-    generator = PGGANGenerator(PGGANConfig())
-    try:
-        generator.load_state_dict(state, strict=True)
-    except (RuntimeError, TypeError, AttributeError) as error:
-        raise WeightsError(f"{path} is not InterFaceGAN's pggan_celebahq.pth (its tensors do not match the "
-                           f"1024x1024 PGGAN layout): {str(error)[:300]}") from error
-    return generator.eval()
-
-
-def _check_celebahq(path: Path) -> None:
-    try:
-        load_interfacegan_pggan(path)
-    except WeightsError as error:
-        raise ValueError(str(error)) from error
-
-
-# Its sha256 could not be recorded here (no network while building); a strict load of the
-# exact 1024 layout stands in for the hash check.
-PGGAN_CELEBAHQ = Download(
-    name="pggan_celebahq.pth", urls=(CELEBAHQ_URL,), sha256=None,
-    destination=WEIGHTS_DIR / "pggan_celebahq.pth",
-    manual=f"{CELEBAHQ_URL} (the link InterFaceGAN's README and Colab use)",
-    validate=_check_celebahq)

@@ -18,7 +18,6 @@ published beta meaningless.)
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from dataclasses import asdict, dataclass
 
@@ -180,41 +179,3 @@ def reconstruct(model: VAE, images: Tensor) -> Tensor:
     out = model.decode(model.encode(images.to(model_device(model))))
     model.train(was_training)
     return out.cpu()
-
-
-@torch.no_grad()
-def evaluate_vae(model: VAE, images: Tensor, factors: Tensor | None = None) -> dict[str, float]:
-    """Held-out metrics: reconstruction error of ``decode(mu)`` (per-image sum and per-pixel
-    mean of squared error, images in [-1,1]), KL per image, and with SynthFaces factors
-    ``[N,F]`` the MIG and DCI disentanglement of the codes."""
-    from ..metrics import dci, factor_columns, mutual_information_gap
-
-    model.eval()
-    device = model_device(model)
-    mus, logvars, errors = [], [], []
-    for start in range(0, len(images), 256):
-        x = images[start:start + 256].to(device)
-        mu, logvar = model.posterior(x)
-        errors.append((model.decode(mu) - x).pow(2).flatten(1).sum(1).cpu())
-        mus.append(mu.cpu())
-        logvars.append(logvar.cpu())
-    mu, logvar, error = torch.cat(mus), torch.cat(logvars), torch.cat(errors)
-    metrics = {"reconstruction_sse": float(error.mean()), "pixel_mse": float(error.mean() / images[0].numel()),
-               "kl": float(kl_divergence(mu, logvar).mean())}
-    if factors is not None:
-        truth = factor_columns(factors.numpy())
-        metrics["mig"] = mutual_information_gap(mu.numpy(), truth)
-        metrics["dci_disentanglement"] = dci(mu.numpy(), truth).disentanglement
-    return metrics
-
-
-def load_vae(kind: str = "vanilla", data: str = "synth", folder: Path | None = None) -> VAE:
-    """A shipped VAE, in eval mode: ``kind`` is one of ``KINDS`` or ``"dfc"`` (the DFC-VAE),
-    read from ``weights/vae_<kind>.safetensors`` (``vae_<kind>_celeba64.safetensors`` for
-    ``data="celeba"``)."""
-    from ..weights import load_weights, manifest_config, shipped_name
-
-    name = shipped_name(f"vae_{kind}.safetensors", data)
-    model = VAE(manifest_config(name, VAEConfig, folder))
-    load_weights(model, name, folder)
-    return model.eval()

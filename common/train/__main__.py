@@ -33,7 +33,7 @@ from ..config import SettingError
 from ..files import FolderError, WriteError
 from ..models.pggan import MAPPING_LR_MULTIPLIER
 from ..models.vae import KINDS, UPSAMPLING
-from ..recipes import RECIPES, DataSpec, Recipe, RecipeError
+from .recipes import RECIPES, DataSpec, Recipe, RecipeError
 from ..weights import WeightsError, weights_dir
 from .loop import CHECKPOINT, CheckpointError, TrainingDiverged, TrainingInterrupted
 

@@ -335,6 +335,44 @@ class Optimisation:
         return value.item(), metrics
 
 
+class Checkpoints:
+    """A run's checkpoint (``None``: none kept): resumed from, written every
+    ``checkpoint_every`` steps and at the end by the lead process, and the step it holds."""
+
+    def __init__(self, path: Path | None, config: TrainConfig, lead: bool) -> None:
+        self.path, self.config, self.lead, self.saved_step = path, config, lead, None
+
+    def resume(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, History] | None:
+        """(step, history) of the checkpoint loaded into ``model`` and ``optimizer``, if there is one."""
+        if self.path is None or not self.path.exists():
+            return None
+        step, history = load_checkpoint(self.path, model, optimizer)
+        self.saved_step = step
+        return step, history
+
+    def after_step(self, step: int, model: nn.Module, optimizer: torch.optim.Optimizer, history: History) -> None:
+        if self.lead and self.path is not None and (step % self.config.checkpoint_every == 0
+                                                    or step == self.config.steps):
+            save_checkpoint(self.path, model, optimizer, step, history, self.config)
+            self.saved_step = step
+
+    def diverged(self, value: float, step: int, count: int) -> TrainingDiverged:
+        kept = (f"the last good checkpoint {self.path} is kept" if self.path and self.path.exists()
+                else "no checkpoint was written")
+        return TrainingDiverged(f"loss became {value} at step {step} ({count} steps in a row); training stopped "
+                                f"and {kept}. Lower the learning rate or add gradient clipping, then resume.")
+
+
+def _placed(model: nn.Module, config: TrainConfig) -> tuple[int, int, torch.device]:
+    """(rank, world size, device) of this process, ``model`` moved there (channels-last on CUDA)."""
+    device = torch.device(config.device) if config.device else settings.device()
+    rank, world, device = _distributed(device)
+    model.to(device)
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+    return rank, world, device
+
+
 def train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainConfig,
           resume: bool = True, on_log: Callable[[int, History], None] | None = None,
           start: tuple[int, History] | None = None) -> History:
@@ -366,27 +404,22 @@ def _train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainCon
            resume: bool, on_log: Callable[[int, History], None] | None,
            start: tuple[int, History] | None) -> History:
     """``train`` once the checkpoint folder is locked: set up, resume, then step, log and checkpoint."""
-    device = torch.device(config.device) if config.device else settings.device()
-    rank, world, device = _distributed(device)
-    cuda = device.type == "cuda"
     torch.manual_seed(config.seed)
-    model.to(device)
-    if cuda:
-        model.to(memory_format=torch.channels_last)
+    rank, world, device = _placed(model, config)
+    lead = rank == 0
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=tuple(config.betas),
                                  weight_decay=config.weight_decay)
+    checkpoints = Checkpoints(checkpoint, config, lead)
     step, history = (start[0], copy.deepcopy(start[1])) if start else (0, History())
-    saved_step = None
-    if resume and checkpoint is not None and checkpoint.exists():
-        step, history = load_checkpoint(checkpoint, model, optimizer)
-        saved_step = step
+    if resume and (resumed := checkpoints.resume(model, optimizer)):
+        step, history = resumed
         model.to(device)
-    net = DistributedDataParallel(model, device_ids=[device.index] if cuda else None) if world > 1 else model
+    net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
+        if world > 1 else model
     precision = mixed_precision(device, config.amp)
     optimisation = Optimisation(net, model, optimizer, precision,
                                 torch.amp.GradScaler("cuda", enabled=precision == torch.float16), world)
     model.train()
-    lead = rank == 0
     bar = tqdm(total=config.steps, initial=step, disable=not (config.progress and lead), desc="training", unit="step")
     logger = Logger(history, config, bar, on_log if lead else None, first_step=step,
                     where=device if config.progress and lead else None)
@@ -397,18 +430,12 @@ def _train(model: nn.Module, loss_fn: LossFn, dataset: Dataset, config: TrainCon
             value, metrics = optimisation.step(loss_fn, to_device(make_batch(dataset, rows), device), step, config)
             not_finite = 0 if math.isfinite(value) else not_finite + 1
             if not_finite >= NONFINITE_PATIENCE:
-                kept = (f"the last good checkpoint {checkpoint} is kept" if checkpoint and checkpoint.exists()
-                        else "no checkpoint was written")
-                raise TrainingDiverged(f"loss became {value} at step {step} ({not_finite} steps in a row); training "
-                                       f"stopped and {kept}. Lower the learning rate or add gradient clipping, "
-                                       "then resume.")
+                raise checkpoints.diverged(value, step, not_finite)
             step += 1
             logger.add(step, {"loss": value, **metrics} if not_finite == 0 else None)
-            if lead and checkpoint is not None and (step % config.checkpoint_every == 0 or step == config.steps):
-                save_checkpoint(checkpoint, model, optimizer, step, history, config)
-                saved_step = step
+            checkpoints.after_step(step, model, optimizer, history)
     except KeyboardInterrupt:
-        raise TrainingInterrupted(step, checkpoint, saved_step) from None
+        raise TrainingInterrupted(step, checkpoint, checkpoints.saved_step) from None
     finally:
         bar.close()
     if world > 1:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import fields, replace
 from pathlib import Path
 
-from ..train.loop import TrainConfig
-from ..weights import WeightsError, read_manifest
+from ...weights import WeightsError, read_manifest
+from ..loop import TrainConfig
 from .base import Recipe
 from .data_spec import DataSpec
-from .models import RECIPES
+from .registry import RECIPES
 
 _SCHEDULE = {field.name for field in fields(TrainConfig)} - {"out", "device", "progress"}
 

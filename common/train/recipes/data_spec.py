@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..data.celeba import CelebA, CelebAError
-from ..data.switch import celeba_crop, celeba_root
-from ..data.synthfaces import SynthFaces
-from ..models.classifier import held_out_faces
+from ...data.celeba import CelebA, CelebAError
+from ...data.source import celeba_crop, celeba_root
+from ...data.synthfaces import SynthFaces
+from ...judge.classifier import held_out_faces
 
 
 class RecipeError(RuntimeError):

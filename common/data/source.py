@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..config import device_name, pick
+from ..config import device_name, full_or_quick
 from .celeba import CelebA, CelebAError
 from .synthfaces import SynthFaces
 
@@ -43,7 +43,7 @@ def celeba_limit() -> int:
     command line trains on the whole split."""
     text = os.environ.get("CELEBA_LIMIT", "").strip()
     if not text:
-        return pick(*CELEBA_NOTEBOOK_FACES)
+        return full_or_quick(*CELEBA_NOTEBOOK_FACES)
     if not text.isdigit() or int(text) < 1:
         raise CelebAError(f"CELEBA_LIMIT must be a whole number of faces (at least 1), got {text!r}")
     return int(text)

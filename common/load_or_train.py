@@ -15,16 +15,14 @@ from pathlib import Path
 
 from torch import nn
 
-from .config import cache_dir, device, device_name, pick
-from .data.switch import celeba_crop, celeba_limit, celeba_root, using_celeba
-from .models.classifier import load_classifier
-from .models.dfc import FeatureNetworkError, feature_network
-from .models.glow import load_glow
-from .models.pggan import load_pggan
-from .models.vae import load_vae
-from .recipes import RECIPES, DataSpec
+from .config import cache_dir, device, device_name, full_or_quick
+from .data.source import celeba_crop, celeba_limit, celeba_root, using_celeba
+from .judge.classifier import load_classifier
+from .models.dfc import FeatureNetworkError
 from .train import History, read_history
+from .train.recipes import RECIPES, DataSpec, feature_network
 from .weights import WeightsError, history_path, read_manifest, weights_dir
+from .weights.shipped import load_glow, load_pggan, load_vae
 
 
 def models_folder() -> Path:
@@ -45,7 +43,7 @@ def training_record(name: str) -> tuple[dict, Path]:
         if entry is not None:
             return entry, folder
     raise WeightsError(f"no manifest lists {name} (looked in {weights_dir()} and {models_folder()}); "
-                       "load the model with common.trained first, which trains it when needed")
+                       "load the model with common.load_or_train first, which trains it when needed")
 
 
 def shipped_history(name: str) -> History:
@@ -76,7 +74,7 @@ def _loaded(model: str, load: Callable[..., nn.Module], name: str, **options) ->
     except WeightsError:
         pass
     folder, kind = models_folder(), RECIPES[model]
-    steps = pick(*kind.notebook_steps)
+    steps = full_or_quick(*kind.notebook_steps)
     if read_manifest(folder).get(name, {}).get("train", {}).get("steps", 0) < steps:
         recipe = kind.from_options(steps=steps, batch_size=kind.notebook_batch,
                                    data=DataSpec.current(celeba_limit=celeba_limit()),

@@ -26,9 +26,9 @@ from torch.func import functional_call
 
 from ..arithmetic import decode_faces
 from ..data.synthfaces import SynthFaces
-from ..metrics import classifier_frechet
-from ..train.loop import gradient_scale
-from .pggan import PGGANConfig, PGGANGenerator, WScale
+from ..judge.metrics import classifier_frechet
+from .loop import gradient_scale
+from ..models.pggan import PGGANConfig, PGGANGenerator, WScale
 
 GP_WEIGHT = 10.0
 DRIFT = 0.001

@@ -13,7 +13,7 @@ where the edit holds and faces where it does not, so methods with latent spaces 
 different scales are compared at the same "typical attribute change". Faces to edit are
 those where the edit does not hold yet.
 
-Judged (``Judge.score``) for the edited faces:
+Judged (``EditScorer.score``) for the edited faces:
 - before: share where the classifier reads the edit as holding already (a model's own
   reconstruction can differ from the face: blurred eyes read as narrower);
 - success: share where the edit now holds;
@@ -36,12 +36,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .arithmetic import decode_faces
-from .data import attribute_index
-from .direction import Direction, along, mean_difference
-from .latent import lookalike_vectors, svm_boundary
+from ..arithmetic import decode_faces
+from ..data import attribute_index
+from ..direction import Direction, along, mean_difference
+from ..latent import lookalike_vectors, svm_boundary
 from .metrics import attribute_leakage, frechet_distance, success
-from .models.classifier import Reading
+from .classifier import Reading
 
 IDENTITY_FACTORS = ("face_width", "jaw", "brow_thickness", "skin_tone")
 MOTION_FACTORS = ("smile", "mouth_open", "eye_open", "brow_raise", "yaw", "roll")
@@ -61,7 +61,7 @@ class EditSpec:
     related: tuple[str, ...]
     reads: str = "factor"
 
-    def holds(self, values: Tensor) -> Tensor:
+    def present(self, values: Tensor) -> Tensor:
         """``[N]`` values -> ``[N]`` bool."""
         return values > self.threshold if self.above else values < self.threshold
 
@@ -79,7 +79,7 @@ def edits_for(data) -> tuple[EditSpec, ...]:
     return EDITS if hasattr(data, "factors") else CELEBA_EDITS
 
 
-def truth(data, spec: EditSpec) -> Tensor:
+def true_values(data, spec: EditSpec) -> Tensor:
     """``[N]`` the data's own value of what ``spec`` reads: the factor, or the 0/1 label."""
     if spec.reads == "factor":
         return torch.from_numpy(data.factor(spec.factor))
@@ -90,7 +90,7 @@ def lookalike_direction(codes: Tensor, faces, spec: EditSpec, start: Tensor, k: 
     """Per-face directions for the codes ``start [M,D]`` to edit: the attribute vector of each
     one's ``k`` look-alikes among ``codes [N,D]`` (one per face of ``faces``), split by where
     ``spec`` holds (``latent.lookalike_vectors``); each gap is its own vector's length."""
-    vectors = lookalike_vectors(codes, spec.holds(truth(faces, spec)), start, k)
+    vectors = lookalike_vectors(codes, spec.present(true_values(faces, spec)), start, k)
     gaps = vectors.norm(dim=1, keepdim=True)
     return Direction(spec.name, vectors / gaps, gaps)
 
@@ -99,7 +99,7 @@ def sample_groups(values: Tensor, spec: EditSpec) -> Tensor:
     """``[N]`` bool: the samples where the edit holds, by their readings ``values [N]``. When
     no sample (or every one) crosses the threshold, as with a barely trained generator, the
     half of the samples nearest to it stands in, so that the gap stays defined."""
-    holds = spec.holds(values)
+    holds = spec.present(values)
     if holds.all() or not holds.any():
         return values > values.median() if spec.above else values < values.median()
     return holds
@@ -114,10 +114,10 @@ def svm_direction(codes: Tensor, values: Tensor, spec: EditSpec) -> Direction:
 def group_directions(codes: Tensor, faces, specs: Sequence[EditSpec]) -> dict[str, Direction]:
     """The direction for each edit of ``specs``, by name: the mean of ``codes [N,D]`` (one
     per face of ``faces``, a ``FaceData``) where the edit holds minus that of the others."""
-    return {spec.name: mean_difference(spec.name, codes, spec.holds(truth(faces, spec))) for spec in specs}
+    return {spec.name: mean_difference(spec.name, codes, spec.present(true_values(faces, spec))) for spec in specs}
 
 
-def reading_gaps(judge: Judge, faces, face_reading: Reading, reconstruction_reading: Reading,
+def reading_gaps(judge: EditScorer, faces, face_reading: Reading, reconstruction_reading: Reading,
                  spec: EditSpec) -> dict[str, float]:
     """How much of an edit's change a model keeps: the judge's mean reading where ``spec``
     holds minus where it does not, on the faces of ``faces`` (``face_reading``, the judge's
@@ -125,7 +125,7 @@ def reading_gaps(judge: Judge, faces, face_reading: Reading, reconstruction_read
     (``reconstruction_reading``). Beside the ``target change`` of one gap they say where the
     change is lost: in reconstruction (the two gaps differ) or on the way along the latent
     direction (the reconstructions keep it, the edit does not)."""
-    holds = spec.holds(truth(faces, spec))
+    holds = spec.present(true_values(faces, spec))
     values = {"faces' gap": judge.value(face_reading, spec),
               "reconstructions' gap": judge.value(reconstruction_reading, spec)}
     return {label: float(value[holds].mean() - value[~holds].mean()) for label, value in values.items()}
@@ -133,7 +133,7 @@ def reading_gaps(judge: Judge, faces, face_reading: Reading, reconstruction_read
 
 def faces_to_edit(faces, spec: EditSpec, n: int) -> Tensor:
     """``[<=n]`` indices of the first ``n`` faces of ``faces`` where ``spec`` does not hold yet."""
-    return torch.nonzero(~spec.holds(truth(faces, spec)))[:n, 0]
+    return torch.nonzero(~spec.present(true_values(faces, spec)))[:n, 0]
 
 
 def codes_to_edit(codes: Tensor, values: Tensor, spec: EditSpec, n: int) -> Tensor:
@@ -141,14 +141,14 @@ def codes_to_edit(codes: Tensor, values: Tensor, spec: EditSpec, n: int) -> Tens
     say ``spec`` does not hold yet; when it holds for every face (a generator trained for a
     few steps may draw nothing else), the ``n`` least edited, so that a score still reads
     (its ``before`` column then says they were edited already)."""
-    ready = codes[~spec.holds(values)][:n]
+    ready = codes[~spec.present(values)][:n]
     if len(ready):
         return ready
     least = values.argsort(descending=not spec.above)[:n]
     return codes[least]
 
 
-def generator_direction(generator, samples: Tensor, judge: Judge, spec: EditSpec) -> Direction:
+def generator_direction(generator, samples: Tensor, judge: EditScorer, spec: EditSpec) -> Direction:
     """A generator's InterFaceGAN direction for ``spec``, from its ``samples [N,D]`` as ``judge`` reads them."""
     return svm_direction(samples, judge.values(decode_faces(generator, samples), spec), spec)
 
@@ -165,7 +165,7 @@ def best_component(directions: Tensor, codes: Tensor, values: Tensor, spec: Edit
     return k, along(spec.name, sign * directions[k], codes, sample_groups(values, spec))
 
 
-class Judge:
+class EditScorer:
     """Reads faces with one classifier, against one set of real faces ``[M,3,H,W]``."""
 
     def __init__(self, classifier, real: Tensor) -> None:
@@ -211,7 +211,7 @@ class Judge:
         value_before, value_after = self.value(read_before, spec), self.value(read_after, spec)
         classifier = self.classifier
         others = [k for k, name in enumerate(classifier.attributes) if name not in spec.related]
-        metrics = {"before": success(spec.holds(value_before)), "success": success(spec.holds(value_after)),
+        metrics = {"before": success(spec.present(value_before)), "success": success(spec.present(value_after)),
                    "target change": float((value_after - value_before).mean() / strength),
                    "attribute leakage": attribute_leakage(read_before.probabilities, read_after.probabilities,
                                                           others)}

@@ -1,6 +1,6 @@
 """How well a generator's latent space serves InterFaceGAN, by the scoreboard's rules.
 
-For a generator and a ``scoreboard.Judge``: the linear SVM's validation accuracy on the 2%
+For a generator and a ``scoreboard.EditScorer``: the linear SVM's validation accuracy on the 2%
 most and least extreme samples of each edit (InterFaceGAN's separability, scored by the
 judge's continuous factor readings or by its attribute probabilities), the success of the
 SVM direction at strengths 1 and 2 on samples where the edit does not hold yet, the identity
@@ -15,17 +15,17 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from .arithmetic import decode_faces
-from .latent import svm_boundary
-from .models.classifier import Reading
-from .scoreboard import EditSpec, Judge, codes_to_edit, svm_direction
+from ..arithmetic import decode_faces
+from ..latent import svm_boundary
+from .classifier import Reading
+from .scoreboard import EditSpec, EditScorer, codes_to_edit, svm_direction
 
 SEPARABILITY_RATIO = 0.02     # InterFaceGAN's share of samples taken from each end
 READ_CHUNK = 5_000            # samples drawn and read at a time (5,000 64x64 faces: 250 MB)
 
 
 @torch.no_grad()
-def read_samples(generator, judge: Judge, n: int, seed: int = 0) -> tuple[Tensor, Reading]:
+def read_samples(generator, judge: EditScorer, n: int, seed: int = 0) -> tuple[Tensor, Reading]:
     """``n`` seeded codes ``[n, D]`` of the generator's edit space and the judge's reading of
     their faces, drawn ``READ_CHUNK`` at a time so that ``n`` may be in the hundreds of
     thousands without holding the images."""
@@ -40,7 +40,7 @@ def separability(codes: Tensor, scores: Tensor, spec: EditSpec, ratio: float = S
     return svm_boundary(codes, scores if spec.above else -scores, ratio=ratio).val_accuracy
 
 
-def probability_scores(judge: Judge, reading: Reading, spec: EditSpec) -> Tensor:
+def probability_scores(judge: EditScorer, reading: Reading, spec: EditSpec) -> Tensor:
     """``[N]`` the probability of the CelebA attribute named like the edit's rule (Smiling,
     Narrow_Eyes; pose has none, so its factor reading), as notebook 03 once scored samples:
     saturated at 0 and 1, so that the 2% ends are drawn from ties."""
@@ -51,7 +51,7 @@ def probability_scores(judge: Judge, reading: Reading, spec: EditSpec) -> Tensor
     return probability if spec.above else 1.0 - probability
 
 
-def edit_scores(generator, judge: Judge, codes: Tensor, reading: Reading, specs: Sequence[EditSpec],
+def edit_scores(generator, judge: EditScorer, codes: Tensor, reading: Reading, specs: Sequence[EditSpec],
                 n_edit: int = 128, strengths: Sequence[float] = (1.0, 2.0)) -> dict[str, float]:
     """For each edit of ``specs``: ``NAME separability`` (factor readings), ``NAME success at S``
     for the SVM direction at each strength on the first ``n_edit`` codes where the edit does

@@ -16,11 +16,11 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from ..data.celeba import CelebA
-from ..data.synthfaces import SynthFaces
-from ..train.loop import LATE_FRACTION, History, LossFn, TrainConfig, read_history, save_history, train
-from ..weights import (Headline, Record, check_replacement, history_path, load_weights, read_manifest, record_metrics,
+from ...data.celeba import CelebA
+from ...data.synthfaces import SynthFaces
+from ...weights import (Headline, Record, check_replacement, history_path, load_weights, read_manifest, record_metrics,
                        save_weights)
+from ..loop import LATE_FRACTION, History, LossFn, TrainConfig, read_history, save_history, train
 from .data_spec import DataSpec, RecipeError
 from .preflight import preflight
 
@@ -29,9 +29,14 @@ QUICK_FACES = 2_000       # ... on at most this many SynthFaces
 LATE_FALL = "loss_late_fall"   # metric: relative fall of the training loss over the last fifth
 
 
-def _short(value: Any) -> str:
+def _brief(value: Any) -> str:
     """A manifest value as ``describe`` prints it: long lists by their length."""
     return f"[{len(value)} names]" if isinstance(value, list) and len(value) > 6 else str(value)
+
+
+def train_config(steps: int, batch_size: int, lr: float, seed: int, out: str | None, device: str | None,
+                  **schedule) -> TrainConfig:
+    return TrainConfig(steps=steps, batch_size=batch_size, lr=lr, seed=seed, out=out, device=device, **schedule)
 
 
 @dataclass(frozen=True)
@@ -166,7 +171,7 @@ class Recipe:
         lines = [self.command()]
         for block, values in (("model", self.model_block()), ("train", self.train_block()),
                               ("data", {"name": self.data.name, "faces": self.data.faces, "seed": self.data.seed})):
-            lines.append(f"  {block:<6}" + ", ".join(f"{key}={_short(value)}" for key, value in values.items()))
+            lines.append(f"  {block:<6}" + ", ".join(f"{key}={_brief(value)}" for key, value in values.items()))
         return "\n".join(lines)
 
     def initial_model(self) -> nn.Module:

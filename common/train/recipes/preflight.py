@@ -10,10 +10,10 @@ from pathlib import Path
 
 from torch import nn
 
-from ..config import cache_dir
-from ..data.synthfaces import SynthFaces
-from ..files import usable_folder
-from ..weights import weights_dir as default_weights_dir
+from ...config import cache_dir
+from ...data.synthfaces import SynthFaces
+from ...files import usable_folder
+from ...weights import weights_dir as default_weights_dir
 from .data_spec import DataSpec
 
 MIB = 2 ** 20

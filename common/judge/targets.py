@@ -2,7 +2,7 @@
 against measured figures (notebook 05 prints the table; `make results` puts it in docs/RESULTS.md).
 
 Edit targets apply to the four method families (VAE, DFC-VAE, Glow, PGGAN + InterFaceGAN)
-on held-out faces, with the scoreboard's definitions (``common.scoreboard``); model targets
+on held-out faces, with the scoreboard's definitions (``common.judge.scoreboard``); model targets
 apply to one model each. A method matches a target when its name starts with the family's
 name ("Glow (32x32)" is a Glow).
 """
@@ -58,7 +58,7 @@ def family(method: str, families: Sequence[str] = FAMILIES) -> str | None:
 def edit_target_rows(scores: Sequence[Mapping[str, object]],
                      families: Sequence[str] = FAMILIES) -> list[dict[str, object]]:
     """One row per method of ``families`` and edit target found in ``scores``: scoreboard
-    rows with ``method``, ``edit``, ``strength`` and the ``Judge.score`` figures."""
+    rows with ``method``, ``edit``, ``strength`` and the ``EditScorer.score`` figures."""
     rows = []
     for score in scores:
         if family(str(score["method"]), families) is None:

@@ -21,7 +21,7 @@ from .arithmetic import decode_faces, encode_faces
 from .plot import labelled_rows, strength_labels
 from .models.rendered import RenderedFaces
 from .direction import Direction
-from .scoreboard import EditSpec, Judge, group_directions, lookalike_direction, truth
+from .judge.scoreboard import EditSpec, EditScorer, group_directions, lookalike_direction, true_values
 
 STRENGTHS = (-2.0, 0.0, 2.0)
 DISPLAY_PX = 160       # each face's side in the saved figure (at least 128: nearest-neighbour)
@@ -29,7 +29,7 @@ FIGURE_DPI = 100
 
 
 @dataclass
-class Strip:
+class EditRow:
     """One method's row: the original face ``[3,H,W]``, its edits ``[S,3,H,W]`` at
     ``strengths``, and the judge's reading of each (``[1+S]``, the original first)."""
 
@@ -57,7 +57,7 @@ def showcase_faces(test, specs: Sequence[EditSpec], count: int = 1) -> list[int]
     """Indices of the first ``count`` held-out faces in ``test`` (a ``FaceData``) where
     none of ``specs`` holds yet; on SynthFaces also looking straight ahead (|yaw| < 0.1),
     so the mouth is seen whole."""
-    ready = torch.stack([~spec.holds(truth(test, spec)) for spec in specs]).all(0)
+    ready = torch.stack([~spec.present(true_values(test, spec)) for spec in specs]).all(0)
     if hasattr(test, "factors"):
         ready &= torch.from_numpy(test.factor("yaw")).abs() < 0.1
     found = torch.nonzero(ready)[:, 0]
@@ -68,13 +68,13 @@ def showcase_faces(test, specs: Sequence[EditSpec], count: int = 1) -> list[int]
     return found[:count].tolist()
 
 
-def edit_strip(model, code: Tensor, direction: Direction, face: Tensor, judge: Judge, spec: EditSpec,
-               strengths: Sequence[float] = STRENGTHS) -> Strip:
+def edit_strip(model, code: Tensor, direction: Direction, face: Tensor, judge: EditScorer, spec: EditSpec,
+               strengths: Sequence[float] = STRENGTHS) -> EditRow:
     """Decode ``code [D]`` moved by each strength (in gaps) along ``direction``, and read
     ``face [3,H,W]`` and every edit with ``judge``."""
     edits = Subject(model, code, direction).edited(strengths)
     readings = judge.values(torch.cat([face[None], edits]), spec)
-    return Strip(face, edits, readings)
+    return EditRow(face, edits, readings)
 
 
 def encoder_subject(model, train, test, spec: EditSpec, lookalikes: int | None = None,
@@ -102,27 +102,27 @@ def renderer_subject(train, test, spec: EditSpec) -> Subject:
     return Subject(RenderedFaces(test.size), torch.from_numpy(test.factors[index]), direction)
 
 
-def subject_strip(subject: Subject, face: Tensor, judge: Judge, spec: EditSpec,
-                  strengths: Sequence[float] = STRENGTHS) -> Strip:
+def subject_strip(subject: Subject, face: Tensor, judge: EditScorer, spec: EditSpec,
+                  strengths: Sequence[float] = STRENGTHS) -> EditRow:
     """``edit_strip`` of a ``Subject`` whose original is ``face [3,H,W]``."""
     return edit_strip(subject.model, subject.code, subject.direction, face, judge, spec, strengths)
 
 
-def encoder_strip(model, train, test, judge: Judge, spec: EditSpec, strengths: Sequence[float] = STRENGTHS,
-                  lookalikes: int | None = None, train_codes: Tensor | None = None) -> Strip:
+def encoder_strip(model, train, test, judge: EditScorer, spec: EditSpec, strengths: Sequence[float] = STRENGTHS,
+                  lookalikes: int | None = None, train_codes: Tensor | None = None) -> EditRow:
     """An encoder's strip of ``test``'s showcase face (``encoder_subject``'s arguments)."""
     face = test.images(showcase_faces(test, [spec]))[0]
     return subject_strip(encoder_subject(model, train, test, spec, lookalikes, train_codes), face, judge, spec,
                          strengths)
 
 
-def renderer_strip(train, test, judge: Judge, spec: EditSpec, strengths: Sequence[float] = STRENGTHS) -> Strip:
+def renderer_strip(train, test, judge: EditScorer, spec: EditSpec, strengths: Sequence[float] = STRENGTHS) -> EditRow:
     """The yardstick's strip: ``renderer_subject`` moved by each strength."""
     face = test.images(showcase_faces(test, [spec]))[0]
     return subject_strip(renderer_subject(train, test, spec), face, judge, spec, strengths)
 
 
-def showcase_figure(strips: Mapping[str, Strip], spec: EditSpec, strengths: Sequence[float] = STRENGTHS,
+def showcase_figure(strips: Mapping[str, EditRow], spec: EditSpec, strengths: Sequence[float] = STRENGTHS,
                     display_px: int = DISPLAY_PX) -> Figure:
     """Rows of methods, columns face, then each strength; every face ``display_px`` wide
     (nearest-neighbour, so a 32-px model shows its own pixels), its reading under it."""

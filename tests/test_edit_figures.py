@@ -13,9 +13,9 @@ from PIL import Image
 from common.data import SynthFaces
 from common.models import PCAFaces
 from common.latent import lookalike_vectors
-from common.scoreboard import EDITS, EditSpec, Judge, group_directions, truth
-from common.showcase import STRENGTHS, edit_strip, encoder_strip, renderer_strip, showcase_faces, showcase_figure
-from common.trained import classifier_on_data
+from common.judge.scoreboard import EDITS, EditSpec, EditScorer, group_directions, true_values
+from common.edit_figures import STRENGTHS, edit_strip, encoder_strip, renderer_strip, showcase_faces, showcase_figure
+from common.load_or_train import classifier_on_data
 
 matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ def setting():
     train = SynthFaces(n=1500, size=64, seed=3)
     test = SynthFaces(n=200, size=64, seed=3, split="test")
     pca = PCAFaces.fit(train.images(slice(None)), 64)
-    judge = Judge(classifier_on_data(64), test.images(slice(None)))
+    judge = EditScorer(classifier_on_data(64), test.images(slice(None)))
     return train, test, pca, judge
 
 
@@ -65,7 +65,7 @@ def test_a_look_alike_strip_moves_the_face_along_its_own_vector(setting):
     strip = encoder_strip(pca, train, test, judge, SMILE, lookalikes=40)
     face = test.images(showcase_faces(test, [SMILE]))
     code = pca.encode(face)
-    own = lookalike_vectors(pca.encode(train.images(slice(None))), SMILE.holds(truth(train, SMILE)), code, 40)[0]
+    own = lookalike_vectors(pca.encode(train.images(slice(None))), SMILE.present(true_values(train, SMILE)), code, 40)[0]
     assert torch.allclose(strip.edits[STRENGTHS.index(2.0)], pca.decode(code + 2.0 * own)[0], atol=1e-4)
     shared = encoder_strip(pca, train, test, judge, SMILE)
     assert not torch.allclose(strip.edits[STRENGTHS.index(2.0)], shared.edits[STRENGTHS.index(2.0)], atol=1e-3)
@@ -129,7 +129,7 @@ def test_training_curves_shade_the_last_fifth_and_say_how_much_it_still_fell():
 
 
 def test_a_shipped_model_without_its_curves_says_how_to_get_them(tmp_path, monkeypatch):
-    from common import trained
+    from common import load_or_train as trained
     from common.weights import WeightsError
 
     monkeypatch.setattr(trained, "training_record", lambda name: ({}, tmp_path))

@@ -1,0 +1,106 @@
+"""The progressive GAN's recipe: the phases, the loss and the sample quality its run reports
+(``common.train.progressive_gan`` holds the trainer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from torch import nn
+
+from ...data.celeba import CelebA
+from ...data.synthfaces import SynthFaces
+from ...models.pggan import MAPPING_LR_MULTIPLIER, SYNTH_PGGAN, PGGANConfig
+from ...weights import Headline, shipped_name
+from ..loop import LossFn
+from ..progressive_gan import ProgressiveGAN, progressive_gan_loss, sample_quality
+from .base import Recipe, train_config
+from .classifier import reading_classifier
+from .data_spec import DataSpec, RecipeError
+
+
+@dataclass(frozen=True, kw_only=True)
+class PGGANRecipe(Recipe):
+    """Progressive growing 4x4 -> ``gan.resolution``, ``phase_steps`` per fade-in or stable
+    phase; ships the averaged generator with its Frechet distance and attribute frequencies
+    (``pggan_training.sample_quality``)."""
+
+    gan: PGGANConfig
+    phase_steps: int
+    gan_loss: str = "logistic"
+
+    model_name: ClassVar[str] = "pggan"
+    default_steps: ClassVar[int] = 9000
+    notebook_steps: ClassVar[tuple[int, int]] = (9000, 90)
+    notebook_batch: ClassVar[int] = 16
+    headline: ClassVar[Headline] = Headline("frechet", higher_is_better=False)
+    sizes: ClassVar[tuple[int, ...]] = (64, 32)
+
+    @classmethod
+    def from_options(cls, *, image_size: int | None = None, phase_steps: int | None = None,
+                     gan_loss: str = "logistic", channels: tuple[int, ...] | None = None, mapping_layers: int = 0,
+                     mapping_lr: float = MAPPING_LR_MULTIPLIER,
+                     steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
+                     seed: int = 0, out: str | None = None, device: str | None = None,
+                     data: DataSpec = DataSpec()) -> PGGANRecipe:
+        steps, batch_size = cls.defaults(steps, batch_size)
+        size = image_size or 64
+        levels = size.bit_length() - 2                      # resolutions 4 .. size
+        if channels is not None and len(channels) != levels:
+            raise RecipeError(f"--channels {','.join(map(str, channels))}: a {size}x{size} generator has {levels} "
+                              f"levels (4x4 .. {size}x{size}), so give {levels} widths")
+        gan = PGGANConfig(latent_dim=SYNTH_PGGAN.latent_dim, resolution=size,
+                          channels=channels or SYNTH_PGGAN.channels[:levels], mapping_layers=mapping_layers,
+                          mapping_lr=mapping_lr)
+        return cls(gan=gan, phase_steps=phase_steps or max(1, steps // 10), gan_loss=gan_loss, data=data,
+                   train=train_config(steps, batch_size, lr or 1e-3, seed, out, device, betas=(0.0, 0.99),
+                                       cosine=False))
+
+    @classmethod
+    def from_blocks(cls, model: dict, train: dict, **options) -> PGGANRecipe:
+        recipe = cls.from_options(phase_steps=train["phase_steps"], gan_loss=train["loss"], **options)
+        return replace(recipe, gan=PGGANConfig(**model))
+
+    @property
+    def image_size(self) -> int:
+        return self.gan.resolution
+
+    def weights_name(self) -> str:
+        size = self.gan.resolution
+        return shipped_name(f"pggan_synth{size}.safetensors", self.data.name, "pggan", size)
+
+    def build(self) -> ProgressiveGAN:
+        return ProgressiveGAN(self.gan, phase_steps=self.phase_steps, loss=self.gan_loss)
+
+    def loss(self, weights_dir: Path | None) -> LossFn:
+        return progressive_gan_loss
+
+    def shipped_module(self, model: nn.Module) -> nn.Module:
+        return model.average
+
+    def before_training(self, model: nn.Module, held_out: SynthFaces | CelebA,
+                        weights_dir: Path | None) -> dict[str, float]:
+        classifier = reading_classifier(self.data, weights_dir)    # missing: the run stops before training
+        return {"frechet_at_start": sample_quality(model.average, classifier, held_out)["frechet"]}
+
+    def evaluate(self, model: nn.Module, held_out: SynthFaces | CelebA, weights_dir: Path | None) -> dict[str, float]:
+        return sample_quality(model, reading_classifier(self.data, weights_dir), held_out)
+
+    def model_block(self) -> dict:
+        mapping = ({"mapping_layers": self.gan.mapping_layers, "mapping_lr": self.gan.mapping_lr}
+                   if self.gan.mapping_layers else {})
+        return {"latent_dim": self.gan.latent_dim, "resolution": self.gan.resolution,
+                "channels": list(self.gan.channels)} | mapping
+
+    def options(self) -> dict[str, Any]:
+        return {"image_size": self.gan.resolution, "phase_steps": self.phase_steps, "gan_loss": self.gan_loss,
+                "channels": tuple(self.gan.channels), "mapping_layers": self.gan.mapping_layers} | (
+                    {"mapping_lr": self.gan.mapping_lr} if self.gan.mapping_layers else {})
+
+    def loss_block(self) -> dict:
+        return {"loss": self.gan_loss, "phase_steps": self.phase_steps, "betas": list(self.train.betas)}
+
+    def quick(self, steps: int | None = None) -> PGGANRecipe:
+        shorter = super().quick(steps)
+        return replace(shorter, phase_steps=min(self.phase_steps, max(1, shorter.train.steps // 10)))

@@ -1,0 +1,41 @@
+"""The models we ship, read back from ``weights/``: each loader builds the model from the
+configuration its manifest entry records and loads its safetensors file (checked against
+the manifest's sha256), in eval mode. The attribute classifier's loader is
+``common.judge.classifier.load_classifier``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..models.glow import Glow, GlowConfig
+from ..models.pggan import SYNTH_WEIGHTS, PGGANConfig, PGGANGenerator
+from ..models.vae import VAE, VAEConfig
+from .store import load_weights, manifest_config, shipped_name
+
+
+def load_vae(kind: str = "vanilla", data: str = "synth", folder: Path | None = None) -> VAE:
+    """A shipped VAE, in eval mode: ``kind`` is one of ``KINDS`` or ``"dfc"`` (the DFC-VAE),
+    read from ``weights/vae_<kind>.safetensors`` (``vae_<kind>_celeba64.safetensors`` for
+    ``data="celeba"``)."""
+    name = shipped_name(f"vae_{kind}.safetensors", data)
+    model = VAE(manifest_config(name, VAEConfig, folder))
+    load_weights(model, name, folder)
+    return model.eval()
+
+
+def load_glow(image_size: int = 32, data: str = "synth", folder: Path | None = None, conditional: bool = False) -> Glow:
+    """The shipped Glow (``weights/glow_<size>.safetensors``; ``glow_cond_<size>`` for the
+    class-conditional one; ``..._celeba<size>`` for ``data="celeba"``), in eval mode."""
+    stem = "glow_cond" if conditional else "glow"
+    name = shipped_name(f"{stem}_{image_size}.safetensors", data, stem, image_size)
+    model = Glow(manifest_config(name, GlowConfig, folder))
+    load_weights(model, name, folder)
+    return model.eval()
+
+
+def load_pggan(data: str = "synth", folder: Path | None = None) -> PGGANGenerator:
+    """The shipped 64x64 generator (the averaged weights) trained on ``data``, in eval mode."""
+    name = shipped_name(SYNTH_WEIGHTS, data, "pggan")
+    generator = PGGANGenerator(manifest_config(name, PGGANConfig, folder))
+    load_weights(generator, name, folder)
+    return generator.eval()
