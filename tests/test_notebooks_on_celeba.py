@@ -3,8 +3,9 @@ exported in CelebA's real layout and geometry (178x218 JPEGs, ``list_attr_celeba
 ``list_eval_partition.txt``) is set as ``CELEBA_ROOT`` and the notebook is executed in
 quick mode; it must finish without an error and its first output must name that folder.
 
-Run by ``make notebooks-celeba`` (part of ``make test``), not by the unit tests: each
-notebook trains its CelebA models for a few steps first.
+Part of ``make test`` (``make tests``), on one worker, in order: each notebook trains its
+CelebA models for a few steps first, and notebook 05 loads those 01-04 trained.
+``make notebooks-celeba`` runs only these.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(path.stem for path in (ROOT / "notebooks").glob("*.ipynb"))
 
-pytestmark = pytest.mark.celeba_notebooks
+# One worker runs them in order, so notebook 05 finds the models 01-04 trained in its cache.
+pytestmark = [pytest.mark.celeba_notebooks, pytest.mark.xdist_group("celeba_notebooks")]
 
 
 @pytest.fixture(scope="module")

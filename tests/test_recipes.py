@@ -72,7 +72,8 @@ def test_a_run_ships_weights_whose_manifest_gives_back_its_recipe(tmp_path):
     assert torch.isfinite(next(trained.model.parameters())).all()
 
 
-def test_every_run_ships_its_training_curves_and_how_much_they_still_fell(tmp_path):
+def test_every_run_ships_its_training_curves_and_how_much_they_still_fell(tmp_path, monkeypatch):
+    monkeypatch.setattr(ClassifierRecipe, "evaluate", lambda *args: {"acc/Smiling": 0.5})   # the curves, not the figures
     recipe = ClassifierRecipe.from_options(steps=20, batch_size=8, data=DataSpec(faces=64))
     recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, progress=False, log_every=1))
     trained = recipe.run(save=True, weights_dir=tmp_path)

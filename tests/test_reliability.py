@@ -63,20 +63,41 @@ def _run_cli(*args: str) -> subprocess.CompletedProcess:
     (["vae", "--device", "tpu"], ["--device", "tpu"]),
     (["vae", "--data", "celeba", "--crop", "-1"], ["--crop", "-1"]),
 ])
-def test_bad_command_line_values_are_refused_up_front(shipped, args, named):
-    result = _run_cli(*args)
-    assert result.returncode == 2
-    error = result.stderr.strip().splitlines()[-1]
-    assert "Traceback" not in result.stderr
+def test_bad_command_line_values_are_refused_up_front(shipped, args, named, capsys):
+    from common.train.__main__ import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2
+    error = err.strip().splitlines()[-1]
+    assert "Traceback" not in err
     for word in named:
         assert word in error, (word, error)
 
 
-def test_a_save_that_would_replace_better_weights_is_refused(shipped):
-    result = _run_cli("classifier", "--steps", "2", "--faces", "64", "--batch-size", "8", "--save")
-    assert result.returncode == 2, result.stderr
-    assert "classifier.safetensors" in result.stderr and "--force" in result.stderr
-    assert "shipped weights are better" in result.stderr
+def test_the_command_itself_refuses_a_bad_value_in_one_line(shipped):
+    """The same check through ``python -m common.train``, as a user types it."""
+    result = _run_cli("classifier", "--steps", "-5", "--save")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "--steps" in result.stderr.strip().splitlines()[-1]
+
+
+def test_a_save_that_would_replace_better_weights_is_refused(shipped, monkeypatch, capsys):
+    """A two-step run whose held-out figures read below the shipped classifier's (its
+    evaluation replaced by those figures minus 0.1, so the test costs no held-out pass)."""
+    from common.train.__main__ import main
+    from common.train.recipes import ClassifierRecipe
+
+    recorded = read_manifest()["classifier.safetensors"]["metrics"]
+    monkeypatch.setattr(ClassifierRecipe, "evaluate", lambda *args: {k: v - 0.1 for k, v in recorded.items()})
+    with pytest.raises(SystemExit) as stopped:
+        main(["classifier", "--steps", "2", "--faces", "64", "--batch-size", "8", "--save"])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2, err
+    assert "classifier.safetensors" in err and "--force" in err
+    assert "shipped weights are better" in err
 
 
 def test_a_broken_manifest_is_named_with_how_to_restore_it(shipped, tmp_path):
