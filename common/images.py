@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 
@@ -76,7 +76,6 @@ def load_face_image(data: bytes, size: int, name: str = "the file", min_side: in
     """Any picture file -> ``[3,size,size]`` in [-1,1]: EXIF rotation applied, grayscale,
     palette and CMYK converted, transparency composited on white, centre-cropped to a
     square and resized. Raises ``FaceImageError`` naming the file and the problem."""
-    from PIL import ImageOps, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():

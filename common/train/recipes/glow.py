@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from ...config import full_or_quick
 from ...data.celeba import CelebA
 from ...data.celeba_names import CELEBA_ATTRIBUTES
 from ...data.synth_factors import SYNTH_ATTRIBUTES
@@ -36,7 +37,7 @@ def held_out_bits_per_dim(model: Glow, faces: SynthFaces | CelebA) -> float:
     return total / len(faces)
 
 
-PRIOR_FIT_FACES = 2000   # training faces the conditional Glow's prior map is first fitted to
+PRIOR_FIT_FACES = (2000, 500)   # training faces the conditional Glow's prior map is fitted to: full, quick mode
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,7 +97,7 @@ class GlowRecipe(Recipe):
         """A conditional Glow's prior map starts at the least-squares fit of the top latents
         of the first ``PRIOR_FIT_FACES`` training faces on their attributes."""
         if self.glow.condition:
-            n = min(PRIOR_FIT_FACES, len(training))
+            n = min(full_or_quick(*PRIOR_FIT_FACES), len(training))
             model.eval()
             model.fit_conditional_prior(training.images(slice(0, n)), model.attributes_of(training.attributes[:n]),
                                         refit=refit)
