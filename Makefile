@@ -29,9 +29,10 @@ lab:
 
 test: tests notebooks
 
-# tests/: the unit tests, and every notebook run on CelebA's files (one worker runs those in order).
+# tests/: the unit tests, a file a worker, and every notebook run on CelebA's files (first, in
+# order, on one worker, while the others share the rest).
 tests:
-	$(ONE_THREAD) $(PY) -m pytest -n $(WORKERS) --dist loadgroup tests
+	$(ONE_THREAD) $(PY) -m pytest -n $(WORKERS) --dist loadfile tests
 
 # The notebooks under nbval in quick mode, a notebook a worker.
 # One notebook: make notebooks NB=notebooks/01_vae_training.ipynb

@@ -36,3 +36,9 @@ def http_server(tmp_path_factory):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The notebook runs on CelebA's layout first: the longest file, which one worker runs
+    in order while the other workers share the rest (``make tests``)."""
+    items.sort(key=lambda item: item.get_closest_marker("celeba_notebooks") is None)

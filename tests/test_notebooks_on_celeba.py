@@ -22,8 +22,9 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(path.stem for path in (ROOT / "notebooks").glob("*.ipynb"))
 
-# One worker runs them in order, so notebook 05 finds the models 01-04 trained in its cache.
-pytestmark = [pytest.mark.celeba_notebooks, pytest.mark.xdist_group("celeba_notebooks")]
+# Under `make tests` (pytest-xdist, a file a worker) one worker runs them in order, first
+# (tests/conftest.py), so notebook 05 finds the models 01-04 trained in its cache.
+pytestmark = pytest.mark.celeba_notebooks
 
 
 @pytest.fixture(scope="module")
