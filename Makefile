@@ -27,7 +27,11 @@ ONE_THREAD := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 lab:
 	$(PY) -m jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: tests notebooks
+# One session: the CelebA-layout notebook runs start first on one worker, the other workers
+# share the unit tests and the notebooks under nbval (quick mode: FES_QUICK for their kernels;
+# tests/conftest.py runs the unit tests without it).
+test:
+	FES_QUICK=1 $(ONE_THREAD) $(PY) -m pytest -n $(WORKERS) --dist loadfile --nbval-lax --nbval-current-env tests notebooks/
 
 # tests/: the unit tests, a file a worker, and every notebook run on CelebA's files (first, in
 # order, on one worker, while the others share the rest).

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.decomposition import IncrementalPCA
-from sklearn.svm import LinearSVC
 from torch import Tensor
 
 from .direction import Direction, coordinate, mean_difference, unit
@@ -116,6 +114,8 @@ def svm_boundary(codes: Tensor, scores: Tensor, ratio: float = 0.02, split: floa
     Returns:
         The unit normal (pointing toward high scores), offset and validation accuracy.
     """
+    from sklearn.svm import LinearSVC
+
 
     x = codes.detach().double().cpu().numpy()
     order = np.argsort(scores.detach().cpu().numpy())[::-1]
@@ -228,6 +228,8 @@ def pca_directions(activations: Tensor, codes: Tensor, k: int = 10, batch: int =
     Returns:
         (``[k, D]`` unit latent directions, ``[k]`` explained-variance ratios).
     """
+    from sklearn.decomposition import IncrementalPCA
+
 
     pca = IncrementalPCA(n_components=k, batch_size=max(batch, k))
     x = activations.detach().cpu().double().numpy()

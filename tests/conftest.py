@@ -12,6 +12,13 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["FES_CACHE"] = str(tmp_path_factory.mktemp("fes-cache"))
 
 
+@pytest.fixture(autouse=True)
+def _full_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests run in full mode (``FES_QUICK`` unset) unless a test sets it: ``make test``
+    sets it for the notebooks that run in the same session."""
+    monkeypatch.delenv("FES_QUICK", raising=False)
+
+
 @pytest.fixture(scope="session")
 def fixtures():
     """``tests/fixtures``: files of public projects the tests compare against (see its README)."""

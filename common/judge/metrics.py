@@ -17,10 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.linalg import sqrtm
 from sklearn.linear_model import Lasso
 from sklearn.metrics import mutual_info_score
-from threadpoolctl import threadpool_limits
 from torch import Tensor
 
 from ..config import model_device
@@ -200,6 +198,9 @@ def attribute_agreement(classifier, originals: torch.Tensor, reconstructions: to
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Frechet distance between Gaussians fitted to two feature sets ``[N, F]``, ``[M, F]``:
     ``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))`` (the FID formula)."""
+    from scipy.linalg import sqrtm
+    from threadpoolctl import threadpool_limits
+
 
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
