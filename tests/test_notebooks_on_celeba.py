@@ -48,6 +48,12 @@ def _first_text_output(notebook) -> str:
 def test_notebook_runs_on_celeba_and_says_so(name, celeba_layout, monkeypatch, tmp_path):
     monkeypatch.setenv("CELEBA_ROOT", str(celeba_layout))
     monkeypatch.setenv("FES_QUICK", "1")
+    # These runs are the session's longest path: their kernel may use every core (the other
+    # workers finish their share first), waiting passively while another process has it.
+    cores = str(os.cpu_count() or 1)
+    monkeypatch.setenv("OMP_NUM_THREADS", cores)
+    monkeypatch.setenv("MKL_NUM_THREADS", cores)
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     notebook = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
     NotebookClient(notebook, timeout=900, kernel_name="python3",
