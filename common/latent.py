@@ -116,7 +116,6 @@ def svm_boundary(codes: Tensor, scores: Tensor, ratio: float = 0.02, split: floa
     """
     from sklearn.svm import LinearSVC
 
-
     x = codes.detach().double().cpu().numpy()
     order = np.argsort(scores.detach().cpu().numpy())[::-1]
     count = int(len(order) * ratio)
@@ -229,7 +228,6 @@ def pca_directions(activations: Tensor, codes: Tensor, k: int = 10, batch: int =
         (``[k, D]`` unit latent directions, ``[k]`` explained-variance ratios).
     """
     from sklearn.decomposition import IncrementalPCA
-
 
     pca = IncrementalPCA(n_components=k, batch_size=max(batch, k))
     x = activations.detach().cpu().double().numpy()
