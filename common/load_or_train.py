@@ -10,6 +10,7 @@ that needs it loads it instead of training again.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,10 +20,11 @@ from .config import cache_dir, device, device_name, full_or_quick
 from .data.source import celeba_crop, celeba_limit, celeba_root, using_celeba
 from .judge.classifier import load_classifier
 from .models.dfc import FeatureNetworkError
+from .models.pggan import EncoderInversion
 from .train import History, read_history
-from .train.recipes import RECIPES, DataSpec, feature_network
+from .train.recipes import RECIPES, DataSpec, classifier_features, feature_network
 from .weights import WeightsError, history_path, read_manifest, weights_dir
-from .weights.shipped import load_glow, load_pggan, load_vae
+from .weights.shipped import encoder_name, load_glow, load_pggan, load_pggan_encoder, load_vae
 
 
 def models_folder() -> Path:
@@ -126,6 +128,18 @@ def glow_on_data(image_size: int = 64, conditional: bool = False) -> nn.Module:
 
 
 def pggan_on_data() -> nn.Module:
-    """The progressive GAN's generator for the current data (64x64)."""
-    classifier_on_data()         # its samples are measured in the CelebA classifier's features
-    return _on_data("pggan", load_pggan, "pggan_celeba64.safetensors")
+    """The progressive GAN's generator for the current data (64x64); where an encoder was
+    trained for it (``python -m common.train encoder --save``), its ``encode`` starts from
+    the encoder's answer and refines it with the classifier's perceptual term."""
+    classifier = classifier_on_data()   # its samples are measured in the CelebA classifier's features
+    generator = _on_data("pggan", load_pggan, "pggan_celeba64.safetensors")
+    data = "celeba" if using_celeba() else "synth"
+    if encoder_name(data) not in read_manifest():
+        return generator                # no encoder: encode optimises from the best random sample
+    try:
+        encoder = load_pggan_encoder(data)
+    except WeightsError as stale:
+        warnings.warn(f"{stale}; meanwhile faces are inverted by optimisation alone")
+        return generator
+    generator.use_encoder(EncoderInversion(encoder.to(device()), classifier_features(classifier)))
+    return generator

@@ -25,7 +25,6 @@ from common.cli import whole_number  # noqa: E402
 from common.arithmetic import encode_faces  # noqa: E402
 from common.compare_panel import save_sweep_gif, sweep_frames  # noqa: E402
 from common.files import atomic_path  # noqa: E402
-from common.models.inversion import invert  # noqa: E402
 from common.judge.scoreboard import EditScorer, edits_for, generator_direction  # noqa: E402
 from common.edit_figures import (FIGURE_DPI, STRENGTHS, Subject, encoder_subject, renderer_subject,  # noqa: E402
                              showcase_faces, showcase_figure, subject_strip)
@@ -40,8 +39,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fit", type=whole_number(100), default=10_000,
                         help="training faces (and generator samples) that define each direction")
     parser.add_argument("--held-out", type=whole_number(10), default=2_000, help="held-out faces to judge against")
-    parser.add_argument("--inversion-steps", type=whole_number(1), default=300,
-                        help="steps that find the generator's latent of the held-out face")
+    parser.add_argument("--inversion-steps", type=whole_number(1), default=None,
+                        help="steps that find the generator's latent of the held-out face (default: those of "
+                             "the refinement of its encoder's answer, or 200 from random samples without one)")
     args = parser.parse_args(argv)
 
     train, test = face_data("train", n=args.fit, size=64), face_data("test", n=args.held_out, size=64)
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     if hasattr(test, "factors"):                      # SynthFaces: the face itself, re-rendered, comes first
         subjects["Renderer (truth)"] = renderer_subject(train, test, smile)
     encoders = {"VAE": vae_on_data("vanilla"), "DFC-VAE": vae_on_data("dfc"),
-                "Glow (64x64)": glow_on_data(64)}
+                "Glow (64x64, conditional)": glow_on_data(64, conditional=True)}
     lookalikes = args.fit // 30                       # notebook 05's look-alikes per group
     for name, model in encoders.items():
         codes = encode_faces(model, train.images(slice(None)))
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
                                                               train_codes=codes)
     gan = pggan_on_data()
     direction = generator_direction(gan, gan.sample_latent(args.fit, seed=0), judge, smile)
-    code = invert(gan, face, steps=args.inversion_steps, progress=True)[0][0]
+    code = gan.encode(face, steps=args.inversion_steps)[0]     # its encoder's answer, refined, where one is shipped
     subjects["PGGAN + InterFaceGAN"] = Subject(gan, code, direction)
     strips = {name: subject_strip(subject, face[0], judge, smile) for name, subject in subjects.items()}
 

@@ -103,7 +103,7 @@ def test_the_script_writes_the_readme_figure_from_the_shipped_weights(tmp_path):
                            "--frames", "5", "--fit", "300", "--held-out", "100", "--inversion-steps", "3"],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    for method in ("Renderer (truth)", "VAE", "VAE, own vector", "DFC-VAE", "DFC-VAE, own vector", "Glow (64x64)",
+    for method in ("Renderer (truth)", "VAE", "VAE, own vector", "DFC-VAE", "DFC-VAE, own vector", "Glow (64x64, conditional)",
                    "PGGAN + InterFaceGAN"):
         assert method in done.stdout
     width, height = Image.open(out).size

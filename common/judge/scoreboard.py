@@ -196,6 +196,14 @@ class EditScorer:
         """``realism`` of faces already read."""
         return frechet_distance(reading.features.numpy(), self.real_features)
 
+    def identity_change(self, before: Reading, after: Reading) -> float:
+        """Mean change of the identity factors' readings between two readings of the same
+        faces, in the real faces' standard deviations (SynthFaces; NaN without factors)."""
+        if self.scale is None:
+            return float("nan")
+        identity = [self.classifier.factor(name) for name in IDENTITY_FACTORS]
+        return float(((after.factors - before.factors).abs() / self.scale)[:, identity].mean())
+
     def decoded(self, model, codes: Tensor) -> Reading:
         """The reading of ``codes [N,D]`` decoded by ``model``: the *before* of ``score``, which
         the scores of one set of codes at several strengths or along several directions share."""
@@ -218,8 +226,7 @@ class EditScorer:
         if spec.reads == "factor":
             moved = (read_after.factors - read_before.factors).abs() / self.scale
             motion = [classifier.factor(name) for name in MOTION_FACTORS if name != spec.factor]
-            identity = [classifier.factor(name) for name in IDENTITY_FACTORS]
             metrics |= {"factor leakage": float(moved[:, motion].mean()),
-                        "identity change": float(moved[:, identity].mean())}
+                        "identity change": self.identity_change(read_before, read_after)}
         return metrics | {"realism (FD)": self.realism_of(read_after),
                           "realism before (FD)": self.realism_of(read_before)}

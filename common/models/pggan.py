@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .base import on_model_device
-from .inversion import invert
+from .inversion import Features, LatentEncoder, invert
 
 
 MAPPING_LR_MULTIPLIER = 0.01     # StyleGAN's: the mapping network learns 100x slower than the generator
@@ -123,10 +123,23 @@ class MappingNetwork(nn.Module):
         return w
 
 
+@dataclass(frozen=True)
+class EncoderInversion:
+    """How a generator with an encoder inverts a face: the encoder's answer, refined by
+    ``steps`` Adam steps at ``lr`` on the pixel error plus ``feature_weight`` times the
+    distance of ``features``' maps (``common.models.inversion.invert``)."""
+
+    encoder: LatentEncoder
+    features: Features | None
+    steps: int = 100
+    lr: float = 0.01
+    feature_weight: float = 1.0
+
+
 class PGGANGenerator(nn.Module):
     """``[N, latent_dim]`` -> ``[N, 3, R, R]``; a ``LatentModel`` over ``w`` (``z`` itself
     without a mapping network) whose ``encode`` inverts by optimisation
-    (``common.models.inversion``)."""
+    (``common.models.inversion``), from an encoder's answer once ``use_encoder`` gave one."""
 
     def __init__(self, config: PGGANConfig | None = None) -> None:
         super().__init__()
@@ -199,10 +212,27 @@ class PGGANGenerator(nn.Module):
             x = self.block(f"layer{k}")(x)
         return x.flatten(1)
 
+    def use_encoder(self, inversion: EncoderInversion | None) -> None:
+        """From now on ``encode`` starts from ``inversion``'s encoder and refines (None: back
+        to optimisation from random samples). Not part of the generator's weights."""
+        self.__dict__["_inversion"] = inversion       # a plain attribute: no submodule, no state_dict entry
+
+    @property
+    def inversion(self) -> EncoderInversion | None:
+        """How ``encode`` starts (``use_encoder``); None: from the best random sample."""
+        return self.__dict__.get("_inversion")
+
     @on_model_device
-    def encode(self, x: Tensor, steps: int = 200) -> Tensor:
-        """``[N,3,R,R]`` -> ``[N,D]`` by optimisation (``common.models.inversion.invert``)."""
-        return invert(self, x, steps=steps)[0]
+    def encode(self, x: Tensor, steps: int | None = None) -> Tensor:
+        """``[N,3,R,R]`` -> ``[N,D]``: the encoder's answer refined (``use_encoder``), or
+        ``steps`` (default 200) of optimisation from the best random sample
+        (``common.models.inversion.invert``)."""
+        inversion = self.inversion
+        if inversion is None:
+            return invert(self, x, steps=steps or 200)[0]
+        start = inversion.encoder.to(x.device).encode(x)
+        return invert(self, x, steps=inversion.steps if steps is None else steps, lr=inversion.lr, start=start,
+                      features=inversion.features, feature_weight=inversion.feature_weight)[0]
 
     @on_model_device
     def decode(self, w: Tensor) -> Tensor:

@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mapping-lr", type=float, default=MAPPING_LR_MULTIPLIER,
                         help="pggan: the mapping network's learning rate as a multiple of the generator's "
                              f"(default: StyleGAN's {MAPPING_LR_MULTIPLIER:g})")
+    parser.add_argument("--width", type=whole_number(4), default=None,
+                        help="encoder: channels of its first convolution (default 32)")
     parser.add_argument("--gan-loss", choices=("logistic", "wgan-gp"), default="logistic", help="pggan's loss")
     parser.add_argument("--coupling", choices=("additive", "affine"), default="additive",
                         help="glow's coupling: additive (no division on the reverse pass, so edited latents "
@@ -105,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind", "channels", "upsample"),
                  "dfc": ("features", "channels"),
                  "glow": ("image_size", "coupling", "top_size", "conditional"), "pggan": ("image_size", "phase_steps", "gan_loss", "channels", "mapping_layers",
-                                   "mapping_lr")}
+                                   "mapping_lr"),
+                 "encoder": ("width",)}
 
 
 def recipe_from_arguments(args: argparse.Namespace) -> Recipe:

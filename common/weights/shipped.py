@@ -8,9 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..models.glow import Glow, GlowConfig
+from ..models.inversion import EncoderConfig, LatentEncoder
 from ..models.pggan import SYNTH_WEIGHTS, PGGANConfig, PGGANGenerator
 from ..models.vae import VAE, VAEConfig
-from .store import load_weights, manifest_config, shipped_name
+from .store import WeightsError, load_weights, manifest_config, read_manifest, shipped_name
 
 
 def load_vae(kind: str = "vanilla", data: str = "synth", folder: Path | None = None) -> VAE:
@@ -39,3 +40,24 @@ def load_pggan(data: str = "synth", folder: Path | None = None) -> PGGANGenerato
     generator = PGGANGenerator(manifest_config(name, PGGANConfig, folder))
     load_weights(generator, name, folder)
     return generator.eval()
+
+
+def encoder_name(data: str = "synth") -> str:
+    """The file of the generator's shipped encoder for ``data``."""
+    return shipped_name("pggan_encoder_synth64.safetensors", data, "pggan_encoder")
+
+
+def load_pggan_encoder(data: str = "synth", folder: Path | None = None) -> LatentEncoder:
+    """The shipped encoder of the generator trained on ``data``, in eval mode.
+
+    Raises:
+        WeightsError: the file is missing or damaged, or it was trained against another
+            generator file than the one shipped now (its answers would be another space's)."""
+    name = encoder_name(data)
+    encoder = LatentEncoder(manifest_config(name, EncoderConfig, folder))
+    trained = load_weights(encoder, name, folder)["train"]
+    shipped = read_manifest(folder).get(trained["generator"], {}).get("sha256")
+    if shipped != trained["generator_sha256"]:
+        raise WeightsError(f"{name} was trained against another {trained['generator']} than the one shipped now; "
+                           f"train it again for this generator: python -m common.train encoder --save --force")
+    return encoder.eval()

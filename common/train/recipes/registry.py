@@ -2,9 +2,11 @@
 
 from .base import Recipe
 from .classifier import ClassifierRecipe
+from .encoder import EncoderRecipe
 from .glow import GlowRecipe
 from .pggan import PGGANRecipe
 from .vae import DFCRecipe, VAERecipe
 
 RECIPES: dict[str, type[Recipe]] = {recipe.model_name: recipe for recipe in
-                                    (ClassifierRecipe, VAERecipe, DFCRecipe, GlowRecipe, PGGANRecipe)}
+                                    (ClassifierRecipe, VAERecipe, DFCRecipe, GlowRecipe, PGGANRecipe,
+                                                     EncoderRecipe)}
