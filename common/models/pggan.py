@@ -236,8 +236,10 @@ class PGGANGenerator(nn.Module):
 
     @on_model_device
     def decode(self, w: Tensor) -> Tensor:
-        """Codes ``w [N,D]`` -> ``[N,3,R,R]`` clamped to [-1,1]."""
-        return self(w).clamp(-1.0, 1.0)
+        """Codes ``w [N,D]`` -> ``[N,3,R,R]`` clamped to [-1,1], without gradients (the
+        forward pass, ``self(w)``, is the differentiable one)."""
+        with torch.no_grad():
+            return self(w).clamp(-1.0, 1.0)
 
     @torch.no_grad()
     def sample_latent(self, n: int, seed: int | None = None) -> Tensor:
