@@ -15,6 +15,6 @@ from .registry import RECIPES
 from .shipped import shipped_recipe
 from .vae import DFCRecipe, VAERecipe, feature_network
 
-__all__ = ["QUICK_FACES", "QUICK_STEPS", "RECIPES", "ClassifierRecipe", "DFCRecipe", "DataSpec", "EncoderRecipe", "GlowRecipe",
-           "PGGANRecipe", "Recipe", "RecipeError", "Trained", "VAERecipe", "classifier_features", "feature_network", "held_out_bits_per_dim",
-           "reading_classifier", "shipped_recipe"]
+__all__ = ["QUICK_FACES", "QUICK_STEPS", "RECIPES", "ClassifierRecipe", "DFCRecipe", "DataSpec", "EncoderRecipe",
+           "GlowRecipe", "PGGANRecipe", "Recipe", "RecipeError", "Trained", "VAERecipe", "classifier_features",
+           "feature_network", "held_out_bits_per_dim", "reading_classifier", "shipped_recipe"]

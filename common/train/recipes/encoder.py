@@ -29,7 +29,7 @@ from ...judge.scoreboard import EditScorer
 from ...models.inversion import EncoderConfig, Features, LatentEncoder, feature_distance, invert
 from ...models.pggan import SYNTH_WEIGHTS, EncoderInversion
 from ...weights import Headline, WeightsError, read_manifest, shipped_name
-from ...weights.shipped import load_pggan
+from ...weights.shipped import encoder_name, load_pggan
 from ..loop import LossFn
 from .base import Recipe, train_config
 from .classifier import reading_classifier
@@ -86,7 +86,6 @@ class EncoderRecipe(Recipe):
     model_name: ClassVar[str] = "encoder"
     default_steps: ClassVar[int] = 2000
     default_batch: ClassVar[int] = 16
-    notebook_steps: ClassVar[tuple[int, int]] = (3000, 60)
     headline: ClassVar[Headline] = Headline("refined_pixel_mse", higher_is_better=False)
     sizes: ClassVar[tuple[int, ...]] = (64,)
     held_out_faces: ClassVar[int] = EVALUATED_FACES
@@ -113,7 +112,7 @@ class EncoderRecipe(Recipe):
         return self.encoder.image_size
 
     def weights_name(self) -> str:
-        return shipped_name("pggan_encoder_synth64.safetensors", self.data.name, "pggan_encoder")
+        return encoder_name(self.data.name)
 
     def build(self) -> LatentEncoder:
         torch.manual_seed(self.train.seed)
