@@ -24,7 +24,7 @@ from .models.pggan import EncoderInversion
 from .train import History, read_history
 from .train.recipes import RECIPES, DataSpec, classifier_features, feature_network
 from .weights import WeightsError, history_path, read_manifest, weights_dir
-from .weights.shipped import encoder_name, load_glow, load_pggan, load_pggan_encoder, load_vae
+from .weights.shipped import StaleEncoderError, encoder_name, load_glow, load_pggan, load_pggan_encoder, load_vae
 
 
 def models_folder() -> Path:
@@ -138,7 +138,7 @@ def pggan_on_data() -> nn.Module:
         return generator                # no encoder: encode optimises from the best random sample
     try:
         encoder = load_pggan_encoder(data)
-    except WeightsError as stale:
+    except StaleEncoderError as stale:          # a damaged file is not forgiven: it stops here
         warnings.warn(f"{stale}; meanwhile faces are inverted by optimisation alone")
         return generator
     generator.use_encoder(EncoderInversion(encoder.to(device()), classifier_features(classifier)))

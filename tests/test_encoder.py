@@ -88,14 +88,40 @@ def test_the_shipped_encoder_reaches_its_manifest_figures_and_beats_optimisation
 
 
 def test_an_encoder_trained_for_another_generator_is_refused_naming_the_command(tmp_path):
-    from common.weights import WeightsError, weights_dir
-    from common.weights.shipped import encoder_name, load_pggan_encoder
+    from common.weights.shipped import StaleEncoderError, encoder_name, load_pggan_encoder
 
     name = encoder_name()
-    for file in (name, "manifest.json"):
-        shutil.copy(weights_dir() / file, tmp_path / file)
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest = _weights_copy(tmp_path, (name,))
     manifest[manifest[name]["train"]["generator"]] = {"sha256": "0" * 64}     # a retrained generator
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(WeightsError, match="python -m common.train encoder --save"):
+    with pytest.raises(StaleEncoderError, match="python -m common.train encoder --save"):
         load_pggan_encoder(folder=tmp_path)
+
+
+def _weights_copy(folder, names) -> dict:
+    """Copy the shipped ``names`` and the manifest into ``folder``; returns the manifest."""
+    from common.weights import weights_dir
+
+    for file in (*names, "manifest.json"):
+        shutil.copy(weights_dir() / file, folder / file)
+    return json.loads((folder / "manifest.json").read_text())
+
+
+def test_the_panels_forgive_a_stale_encoder_with_a_warning_but_not_a_damaged_one(tmp_path, monkeypatch):
+    from common.load_or_train import pggan_on_data
+    from common.weights import WeightsError
+    from common.weights.shipped import encoder_name, pggan_name
+
+    name = encoder_name()
+    manifest = _weights_copy(tmp_path, (name, pggan_name(), "classifier.safetensors"))
+    monkeypatch.setenv("FES_WEIGHTS_DIR", str(tmp_path))
+    trained = manifest[name]["train"]
+    stale = manifest | {name: manifest[name] | {"train": trained | {"generator_sha256": "0" * 64}}}
+    (tmp_path / "manifest.json").write_text(json.dumps(stale))                # trained for an older generator
+    with pytest.warns(UserWarning, match="optimisation alone"):
+        assert pggan_on_data().inversion is None
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    data = (tmp_path / name).read_bytes()
+    (tmp_path / name).write_bytes(data[: len(data) // 2])                     # a truncated download
+    with pytest.raises(WeightsError, match=name):
+        pggan_on_data()

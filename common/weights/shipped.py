@@ -34,9 +34,18 @@ def load_glow(image_size: int = 32, data: str = "synth", folder: Path | None = N
     return model.eval()
 
 
+class StaleEncoderError(WeightsError):
+    """The shipped encoder was trained against another generator file than the one shipped now."""
+
+
+def pggan_name(data: str = "synth") -> str:
+    """The file of the shipped 64x64 generator trained on ``data``."""
+    return shipped_name(SYNTH_WEIGHTS, data, "pggan")
+
+
 def load_pggan(data: str = "synth", folder: Path | None = None) -> PGGANGenerator:
     """The shipped 64x64 generator (the averaged weights) trained on ``data``, in eval mode."""
-    name = shipped_name(SYNTH_WEIGHTS, data, "pggan")
+    name = pggan_name(data)
     generator = PGGANGenerator(manifest_config(name, PGGANConfig, folder))
     load_weights(generator, name, folder)
     return generator.eval()
@@ -51,13 +60,14 @@ def load_pggan_encoder(data: str = "synth", folder: Path | None = None) -> Laten
     """The shipped encoder of the generator trained on ``data``, in eval mode.
 
     Raises:
-        WeightsError: the file is missing or damaged, or it was trained against another
-            generator file than the one shipped now (its answers would be another space's)."""
+        WeightsError: the file is missing or damaged.
+        StaleEncoderError: it was trained against another generator file than the one shipped
+            now (its answers would be another space's)."""
     name = encoder_name(data)
     encoder = LatentEncoder(manifest_config(name, EncoderConfig, folder))
     trained = load_weights(encoder, name, folder)["train"]
     shipped = read_manifest(folder).get(trained["generator"], {}).get("sha256")
     if shipped != trained["generator_sha256"]:
-        raise WeightsError(f"{name} was trained against another {trained['generator']} than the one shipped now; "
+        raise StaleEncoderError(f"{name} was trained against another {trained['generator']} than the one shipped now; "
                            f"train it again for this generator: python -m common.train encoder --save --force")
     return encoder.eval()

@@ -27,9 +27,9 @@ from ...data.celeba import CelebA
 from ...data.synthfaces import SynthFaces
 from ...judge.scoreboard import EditScorer
 from ...models.inversion import EncoderConfig, Features, LatentEncoder, feature_distance, invert
-from ...models.pggan import SYNTH_WEIGHTS, EncoderInversion
-from ...weights import Headline, WeightsError, read_manifest, shipped_name
-from ...weights.shipped import encoder_name, load_pggan
+from ...models.pggan import EncoderInversion
+from ...weights import Headline, WeightsError, read_manifest
+from ...weights.shipped import encoder_name, load_pggan, pggan_name
 from ..loop import LossFn
 from .base import Recipe, train_config
 from .classifier import reading_classifier
@@ -67,11 +67,6 @@ class EncoderLoss:
         return loss, {"latent": latent.item(), "pixel": pixel.item(), "perceptual": perceptual.item()}
 
 
-def generator_file(data: DataSpec) -> str:
-    """The shipped generator an encoder for ``data`` inverts."""
-    return shipped_name(SYNTH_WEIGHTS, data.name, "pggan")
-
-
 @dataclass(frozen=True, kw_only=True)
 class EncoderRecipe(Recipe):
     """A ``LatentEncoder`` of ``encoder.width`` for the shipped generator of the data; the
@@ -93,9 +88,9 @@ class EncoderRecipe(Recipe):
     @classmethod
     def from_options(cls, *, width: int | None = None, steps: int | None = None, batch_size: int | None = None,
                      lr: float | None = None, seed: int = 0, out: str | None = None, device: str | None = None,
-                     data: DataSpec = DataSpec(), weights_dir: Path | None = None) -> EncoderRecipe:
+                     data: DataSpec = DataSpec()) -> EncoderRecipe:
         steps, batch_size = cls.defaults(steps, batch_size)
-        generator = read_manifest(weights_dir).get(generator_file(data), {})
+        generator = read_manifest().get(pggan_name(data.name), {})
         encoder = EncoderConfig(latent_dim=generator.get("model", {}).get("latent_dim", EncoderConfig.latent_dim),
                                 width=width or EncoderConfig.width)
         return cls(encoder=encoder, generator_sha256=generator.get("sha256", ""), data=data,
@@ -105,7 +100,8 @@ class EncoderRecipe(Recipe):
     def from_blocks(cls, model: dict, train: dict, **options) -> EncoderRecipe:
         recipe = cls.from_options(**options)
         return replace(recipe, encoder=EncoderConfig(**model), latent_weight=train.get("latent_weight", 1.0),
-                       feature_weight=train.get("feature_weight", 1.0))
+                       feature_weight=train.get("feature_weight", 1.0),
+                       generator_sha256=train.get("generator_sha256", recipe.generator_sha256))
 
     @property
     def image_size(self) -> int:
@@ -160,4 +156,4 @@ class EncoderRecipe(Recipe):
 
     def loss_block(self) -> dict:
         return {"latent_weight": self.latent_weight, "feature_weight": self.feature_weight,
-                "generator": generator_file(self.data), "generator_sha256": self.generator_sha256}
+                "generator": pggan_name(self.data.name), "generator_sha256": self.generator_sha256}
