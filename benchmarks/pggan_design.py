@@ -45,6 +45,9 @@ ARMS = {
              {"channels": (128, 128, 64, 64, 32)}, 0.57),
     "w-fast": ("the same mapping network learning at a tenth of the generator's rate (StyleGAN: a hundredth)",
                {"mapping_layers": 4, "mapping_lr": 0.1}, 1.0),
+    "r1-1": ("today's design with a tenth of the R1 penalty on real images (weight 1, not 10)", {"r1_weight": 1.0}, 1.0),
+    "r1-0.1": ("today's design with a hundredth of the R1 penalty (weight 0.1; StyleGAN2's rule of thumb "
+               "0.0002 x 64^2 / batch 32 gives 0.03)", {"r1_weight": 0.1}, 1.0),
 }
 BATCH = 32
 DOC = Path(__file__).resolve().parent.parent / "docs" / "pggan_design.md"

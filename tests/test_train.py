@@ -197,6 +197,30 @@ def test_the_r1_penalty_is_the_same_under_a_gradient_scale_and_in_bf16():
     assert math.isfinite(low) and low == pytest.approx(plain, rel=0.1)
 
 
+def test_the_r1_weight_goes_from_the_command_line_to_the_discriminator_loss_and_the_manifest():
+    """``--r1-weight`` reaches the loss (the discriminator's loss grows by ``weight/2`` times
+    the penalty), is recorded in the train block when it is not the default, and a recipe
+    rebuilt from the manifest's blocks has it back."""
+    from common.train.__main__ import build_parser, recipe_from_arguments
+    from common.train.recipes import PGGANRecipe
+
+    recipe = recipe_from_arguments(build_parser().parse_args(["pggan", "--steps", "4", "--r1-weight", "0.1",
+                                                              "--image-size", "32"]))
+    assert recipe.r1_weight == 0.1 and recipe.train_block()["r1_weight"] == 0.1
+    assert "--r1-weight 0.1" in recipe.command()
+    rebuilt = PGGANRecipe.from_blocks(recipe.model_block(), recipe.train_block(), steps=4)
+    assert rebuilt.r1_weight == 0.1 and "r1_weight" not in PGGANRecipe.from_options(steps=4).train_block()
+    torch.manual_seed(0)
+    gan = rebuilt.build()
+    real = torch.rand(4, 3, 32, 32) * 2 - 1
+    losses = {}
+    for weight in (0.0, 0.1):
+        gan.r1_weight = weight
+        torch.manual_seed(1)
+        losses[weight] = gan(real, step=0)[0].item()
+    assert losses[0.1] > losses[0.0]
+
+
 def test_a_run_says_how_long_the_rest_will_take_after_timing_its_first_steps(tmp_path, capsys):
     from common.config import device_name
     from common.train.loop import FORECAST_STEPS, forecast

@@ -32,6 +32,7 @@ from ..cli import channel_widths, crop_size, positive_number, whole_number
 from ..config import SettingError
 from ..files import FolderError, WriteError
 from ..models.pggan import MAPPING_LR_MULTIPLIER
+from .progressive_gan import R1_WEIGHT
 from ..models.vae import KINDS, UPSAMPLING
 from .recipes import RECIPES, DataSpec, Recipe, RecipeError
 from ..weights import WeightsError, weights_dir
@@ -76,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--width", type=whole_number(4), default=None,
                         help="encoder: channels of its first convolution (default 32)")
     parser.add_argument("--gan-loss", choices=("logistic", "wgan-gp"), default="logistic", help="pggan's loss")
+    parser.add_argument("--r1-weight", type=float, default=R1_WEIGHT,
+                        help=f"pggan, logistic loss: weight of the R1 penalty on real images (default {R1_WEIGHT:g})")
     parser.add_argument("--coupling", choices=("additive", "affine"), default="additive",
                         help="glow's coupling: additive (no division on the reverse pass, so edited latents "
                              "decode finitely; the paper's choice for its CelebA-HQ edits) or affine")
@@ -106,8 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
 # The command line's options each recipe takes besides the shared ones.
 MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind", "channels", "upsample"),
                  "dfc": ("features", "channels"),
-                 "glow": ("image_size", "coupling", "top_size", "conditional"), "pggan": ("image_size", "phase_steps", "gan_loss", "channels", "mapping_layers",
-                                   "mapping_lr"),
+                 "glow": ("image_size", "coupling", "top_size", "conditional"), "pggan": ("image_size", "phase_steps", "gan_loss", "r1_weight", "channels",
+                                   "mapping_layers", "mapping_lr"),
                  "encoder": ("width",)}
 
 

@@ -14,7 +14,7 @@ from ...data.synthfaces import SynthFaces
 from ...models.pggan import MAPPING_LR_MULTIPLIER, SYNTH_PGGAN, PGGANConfig
 from ...weights import Headline, shipped_name
 from ..loop import LossFn
-from ..progressive_gan import ProgressiveGAN, progressive_gan_loss, sample_quality
+from ..progressive_gan import R1_WEIGHT, ProgressiveGAN, progressive_gan_loss, sample_quality
 from .base import Recipe, train_config
 from .classifier import reading_classifier
 from .data_spec import DataSpec, RecipeError
@@ -29,6 +29,7 @@ class PGGANRecipe(Recipe):
     gan: PGGANConfig
     phase_steps: int
     gan_loss: str = "logistic"
+    r1_weight: float = R1_WEIGHT
 
     model_name: ClassVar[str] = "pggan"
     default_steps: ClassVar[int] = 9000
@@ -39,7 +40,7 @@ class PGGANRecipe(Recipe):
 
     @classmethod
     def from_options(cls, *, image_size: int | None = None, phase_steps: int | None = None,
-                     gan_loss: str = "logistic", channels: tuple[int, ...] | None = None, mapping_layers: int = 0,
+                     gan_loss: str = "logistic", r1_weight: float = R1_WEIGHT, channels: tuple[int, ...] | None = None, mapping_layers: int = 0,
                      mapping_lr: float = MAPPING_LR_MULTIPLIER,
                      steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
                      seed: int = 0, out: str | None = None, device: str | None = None,
@@ -53,13 +54,15 @@ class PGGANRecipe(Recipe):
         gan = PGGANConfig(latent_dim=SYNTH_PGGAN.latent_dim, resolution=size,
                           channels=channels or SYNTH_PGGAN.channels[:levels], mapping_layers=mapping_layers,
                           mapping_lr=mapping_lr)
-        return cls(gan=gan, phase_steps=phase_steps or max(1, steps // 10), gan_loss=gan_loss, data=data,
+        return cls(gan=gan, phase_steps=phase_steps or max(1, steps // 10), gan_loss=gan_loss, r1_weight=r1_weight,
+                   data=data,
                    train=train_config(steps, batch_size, lr or 1e-3, seed, out, device, betas=(0.0, 0.99),
                                        cosine=False))
 
     @classmethod
     def from_blocks(cls, model: dict, train: dict, **options) -> PGGANRecipe:
-        recipe = cls.from_options(phase_steps=train["phase_steps"], gan_loss=train["loss"], **options)
+        recipe = cls.from_options(phase_steps=train["phase_steps"], gan_loss=train["loss"],
+                                  r1_weight=train.get("r1_weight", R1_WEIGHT), **options)
         return replace(recipe, gan=PGGANConfig(**model))
 
     @property
@@ -71,7 +74,7 @@ class PGGANRecipe(Recipe):
         return shipped_name(f"pggan_synth{size}.safetensors", self.data.name, "pggan", size)
 
     def build(self) -> ProgressiveGAN:
-        return ProgressiveGAN(self.gan, phase_steps=self.phase_steps, loss=self.gan_loss)
+        return ProgressiveGAN(self.gan, phase_steps=self.phase_steps, loss=self.gan_loss, r1_weight=self.r1_weight)
 
     def loss(self, weights_dir: Path | None) -> LossFn:
         return progressive_gan_loss
@@ -95,11 +98,12 @@ class PGGANRecipe(Recipe):
 
     def options(self) -> dict[str, Any]:
         return {"image_size": self.gan.resolution, "phase_steps": self.phase_steps, "gan_loss": self.gan_loss,
-                "channels": tuple(self.gan.channels), "mapping_layers": self.gan.mapping_layers} | (
+                "r1_weight": self.r1_weight, "channels": tuple(self.gan.channels), "mapping_layers": self.gan.mapping_layers} | (
                     {"mapping_lr": self.gan.mapping_lr} if self.gan.mapping_layers else {})
 
     def loss_block(self) -> dict:
-        return {"loss": self.gan_loss, "phase_steps": self.phase_steps, "betas": list(self.train.betas)}
+        r1 = {"r1_weight": self.r1_weight} if self.r1_weight != R1_WEIGHT else {}
+        return {"loss": self.gan_loss, "phase_steps": self.phase_steps, "betas": list(self.train.betas)} | r1
 
     def quick(self, steps: int | None = None) -> PGGANRecipe:
         shorter = super().quick(steps)
