@@ -87,3 +87,35 @@ def test_markdown_table_formats_like_the_text_table():
     rows = [{"arm": "w", "smile separability": 0.951}, {"arm": "z", "smile separability": 0.77}]
     table = plot.markdown_table(rows, {"smile": ".0%"})
     assert table.splitlines() == ["| arm | smile separability |", "|---|---|", "| w | 95% |", "| z | 77% |"]
+
+
+def _benchmark(name: str):
+    """A module of ``benchmarks/`` (a folder on the path of its scripts, not a package)."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    folder = str(Path(__file__).resolve().parent.parent / "benchmarks")
+    sys.path.insert(0, folder)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(folder)
+
+
+def test_a_feature_map_view_decodes_its_codes_to_the_generators_faces():
+    """``pggan_smile_reach.FeatureMapView``: a sample's feature map after any stage, decoded by
+    the stages after it, is the face the generator draws from the sample's latent; and the
+    R^2 it reports is 1 for a linear reading and near 0 for noise."""
+    reach = _benchmark("pggan_smile_reach")
+    torch.manual_seed(0)
+    generator = PGGANGenerator(PGGANConfig(latent_dim=32, resolution=16, channels=(32, 16, 16))).eval()
+    faces = generator.decode(generator.sample_latent(6, seed=2))
+    for layer in (1, 3):
+        view = reach.FeatureMapView(generator, layer)
+        maps = view.sample_latent(6, seed=2)
+        assert maps.shape == (6, generator.config.channels[layer // 2] * (4 * 2 ** (layer // 2)) ** 2)
+        assert torch.allclose(view.decode(maps), faces, atol=1e-5)
+    codes = torch.randn(2000, 8)
+    assert reach.linear_r2(codes, codes @ torch.arange(8.0) + 3) == pytest.approx(1.0)
+    assert reach.linear_r2(codes, torch.randn(2000)) < 0.02
