@@ -35,6 +35,8 @@ from common.config import cache_dir
 from common.direction import mean_difference
 from common.files import atomic_path
 from common.judge.gan_scores import edit_scores, read_samples
+from common.judge.classifier import Reading
+from common.judge.metrics import success
 from common.judge.scoreboard import EDITS, EditScorer, codes_to_edit, sample_groups
 from common.load_or_train import classifier_on_data
 from common.weights.shipped import load_pggan
@@ -81,13 +83,18 @@ def linear_r2(codes: Tensor, values: Tensor) -> float:
     return float(1 - (fit[:, 0] - values).var() / values.var())
 
 
+def share_holding(judge: EditScorer, reading, spec) -> float:
+    """The share of the faces read in ``reading`` where the edit ``spec`` holds."""
+    return success(spec.present(judge.value(reading, spec)))
+
+
 def drawn_rows(judge: EditScorer, codes: Tensor, reading) -> list[dict]:
     """Table 1: per edit, the samples' readings against the real faces'."""
     rows = []
     for spec in EDITS:
         sampled, real = judge.value(reading, spec), judge.value(judge.real_reading, spec)
-        row = {"edit": spec.name, "reads": spec.factor, "holds in samples": float(spec.present(sampled).float().mean()),
-               "holds in data": float(spec.present(real).float().mean())}
+        row = {"edit": spec.name, "reads": spec.factor, "holds in samples": share_holding(judge, reading, spec),
+               "holds in data": share_holding(judge, judge.real_reading, spec)}
         for q in QUANTILES:
             row[f"{q:.0%} samples / data"] = (f"{float(sampled.quantile(q)):+.2f} / "
                                               f"{float(real.quantile(q)):+.2f}")
@@ -98,16 +105,16 @@ def drawn_rows(judge: EditScorer, codes: Tensor, reading) -> list[dict]:
 def arm_rows(judge: EditScorer, arms: list[str], budget: int, samples: int) -> list[dict]:
     """Table 3: per design arm, the share of its samples where each edit holds and the
     smile's R^2 in its edit space; the data's shares first."""
-    rows = [{"generator": "data (held-out faces)", **{f"{spec.name} holds": float(
-        spec.present(judge.value(judge.real_reading, spec)).float().mean()) for spec in EDITS}}]
+    runs = cache_dir() / "pggan-design"
+    rows = [{"generator": "data (held-out faces)",
+             **{f"{spec.name} holds": share_holding(judge, judge.real_reading, spec) for spec in EDITS},
+             "R2 of the smile, linear": None}]
     for name in arms:
-        generator = trained_arm(name, budget, cache_dir() / "pggan-design")[0].eval()
+        generator = trained_arm(name, budget, runs)[0].eval()
         codes, reading = read_samples(generator, judge, samples, seed=1)
-        steps = arm_recipe(name, budget, cache_dir() / "pggan-design").train.steps
-        rows.append({"generator": f"`{name}`, {steps} steps", **{
-            f"{spec.name} holds": float(spec.present(judge.value(reading, spec)).float().mean()) for spec in EDITS},
-            "R2 of the smile, linear": linear_r2(codes, judge.value(reading, EDITS[0]))})
-    rows[0]["R2 of the smile, linear"] = None
+        rows.append({"generator": f"`{name}`, {arm_recipe(name, budget, runs).train.steps} steps",
+                     **{f"{spec.name} holds": share_holding(judge, reading, spec) for spec in EDITS},
+                     "R2 of the smile, linear": linear_r2(codes, judge.value(reading, EDITS[0]))})
     return rows
 
 
@@ -122,12 +129,13 @@ def mean_difference_success(view: nn.Module, judge: EditScorer, codes: Tensor, r
             "mean diff. identity change": one["identity change"]}
 
 
-def space_rows(generator: nn.Module, judge: EditScorer, samples: int) -> list[dict]:
-    """Table 2: InterFaceGAN's boundary and the mean difference in z and in each feature map."""
+def space_rows(generator: nn.Module, judge: EditScorer, z_samples: tuple[Tensor, Reading]) -> list[dict]:
+    """Table 2: InterFaceGAN's boundary and the mean difference in z and in each feature map,
+    on the same seeded samples as ``z_samples`` (their codes ``[N,D]`` and reading)."""
     rows = []
     for name, layer in STAGES.items():
         view = generator if layer is None else FeatureMapView(generator, layer)
-        codes, reading = read_samples(view, judge, samples, seed=1)
+        codes, reading = z_samples if layer is None else read_samples(view, judge, len(z_samples[0]), seed=1)
         scores = edit_scores(view, judge, codes, reading, EDITS[:1])
         rows.append({"space": name, "dimensions": codes.shape[1], "smile separability": scores["smile separability"],
                      "SVM success at 1": scores["smile success at 1"],
@@ -151,7 +159,7 @@ def main() -> None:
     formats = SPACE_FORMATS | {"holds": ".0%", "R2": ".2f"}
     drawn = drawn_rows(judge, codes, reading)
     print(plot.text_table(drawn, formats))
-    spaces = space_rows(generator, judge, args.samples)
+    spaces = space_rows(generator, judge, (codes, reading))
     print(plot.text_table(spaces, formats))
     arms = arm_rows(judge, args.arms.split(","), args.budget, args.samples)
     print(plot.text_table(arms, formats))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..models.glow import Glow, GlowConfig
 from ..models.inversion import EncoderConfig, LatentEncoder
-from ..models.pggan import SYNTH_WEIGHTS, PGGANConfig, PGGANGenerator
+from ..models.pggan import PGGANConfig, PGGANGenerator
 from ..models.vae import VAE, VAEConfig
 from .store import WeightsError, load_weights, manifest_config, read_manifest, shipped_name
 
@@ -38,9 +38,10 @@ class StaleEncoderError(WeightsError):
     """The shipped encoder was trained against another generator file than the one shipped now."""
 
 
-def pggan_name(data: str = "synth") -> str:
-    """The file of the shipped 64x64 generator trained on ``data``."""
-    return shipped_name(SYNTH_WEIGHTS, data, "pggan")
+def pggan_name(data: str = "synth", size: int = 64) -> str:
+    """The file of the shipped ``size`` x ``size`` generator trained on ``data``
+    (``pggan_synth64.safetensors``, ``pggan_celeba64.safetensors``)."""
+    return shipped_name(f"pggan_synth{size}.safetensors", data, "pggan", size)
 
 
 def load_pggan(data: str = "synth", folder: Path | None = None) -> PGGANGenerator:
@@ -68,6 +69,6 @@ def load_pggan_encoder(data: str = "synth", folder: Path | None = None) -> Laten
     trained = load_weights(encoder, name, folder)["train"]
     shipped = read_manifest(folder).get(trained["generator"], {}).get("sha256")
     if shipped != trained["generator_sha256"]:
-        raise StaleEncoderError(f"{name} was trained against another {trained['generator']} than the one shipped now; "
-                           f"train it again for this generator: python -m common.train encoder --save --force")
+        raise StaleEncoderError(f"{name} was trained against another {trained['generator']} than the one shipped "
+                                f"now; train it again for this generator: python -m common.train encoder --save --force")
     return encoder.eval()

@@ -12,7 +12,8 @@ from torch import nn
 from ...data.celeba import CelebA
 from ...data.synthfaces import SynthFaces
 from ...models.pggan import MAPPING_LR_MULTIPLIER, SYNTH_PGGAN, PGGANConfig
-from ...weights import Headline, shipped_name
+from ...weights import Headline
+from ...weights.shipped import pggan_name
 from ..loop import LossFn
 from ..progressive_gan import R1_WEIGHT, ProgressiveGAN, progressive_gan_loss, sample_quality
 from .base import Recipe, train_config
@@ -40,7 +41,8 @@ class PGGANRecipe(Recipe):
 
     @classmethod
     def from_options(cls, *, image_size: int | None = None, phase_steps: int | None = None,
-                     gan_loss: str = "logistic", r1_weight: float = R1_WEIGHT, channels: tuple[int, ...] | None = None, mapping_layers: int = 0,
+                     gan_loss: str = "logistic", r1_weight: float = R1_WEIGHT,
+                     channels: tuple[int, ...] | None = None, mapping_layers: int = 0,
                      mapping_lr: float = MAPPING_LR_MULTIPLIER,
                      steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
                      seed: int = 0, out: str | None = None, device: str | None = None,
@@ -70,8 +72,7 @@ class PGGANRecipe(Recipe):
         return self.gan.resolution
 
     def weights_name(self) -> str:
-        size = self.gan.resolution
-        return shipped_name(f"pggan_synth{size}.safetensors", self.data.name, "pggan", size)
+        return pggan_name(self.data.name, self.gan.resolution)
 
     def build(self) -> ProgressiveGAN:
         return ProgressiveGAN(self.gan, phase_steps=self.phase_steps, loss=self.gan_loss, r1_weight=self.r1_weight)
