@@ -24,7 +24,8 @@ from .models.pggan import EncoderInversion
 from .train import History, read_history
 from .train.recipes import RECIPES, DataSpec, classifier_features, feature_network
 from .weights import WeightsError, history_path, read_manifest, weights_dir
-from .weights.shipped import StaleEncoderError, encoder_name, load_glow, load_pggan, load_pggan_encoder, load_vae
+from .weights.shipped import (StaleEncoderError, encoder_name, load_glow, load_pggan, load_pggan_encoder, load_vae,
+                              pggan_name)
 
 
 def models_folder() -> Path:
@@ -132,7 +133,7 @@ def pggan_on_data() -> nn.Module:
     trained for it (``python -m common.train encoder --save``), its ``encode`` starts from
     the encoder's answer and refines it with the classifier's perceptual term."""
     classifier = classifier_on_data()   # its samples are measured in the CelebA classifier's features
-    generator = _on_data("pggan", load_pggan, "pggan_celeba64.safetensors")
+    generator = _on_data("pggan", load_pggan, pggan_name("celeba"))
     data = "celeba" if using_celeba() else "synth"
     if encoder_name(data) not in read_manifest():
         return generator                # no encoder: encode optimises from the best random sample

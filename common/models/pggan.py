@@ -253,6 +253,5 @@ class PGGANGenerator(nn.Module):
 
 # The generator trained on SynthFaces and shipped in weights/ (python -m common.train pggan).
 SYNTH_PGGAN = PGGANConfig(latent_dim=128, resolution=64, channels=(128, 128, 64, 32, 16))
-SYNTH_WEIGHTS = "pggan_synth64.safetensors"
 
 
