@@ -48,6 +48,9 @@ ARMS = {
     "r1-1": ("today's design with a tenth of the R1 penalty on real images (weight 1, not 10)", {"r1_weight": 1.0}, 1.0),
     "r1-0.1": ("today's design with a hundredth of the R1 penalty (weight 0.1; StyleGAN2's rule of thumb "
                "0.0002 x 64^2 / batch 32 gives 0.03)", {"r1_weight": 0.1}, 1.0),
+    "labelled": ("today's design with z's first two axes labelled Smiling and Narrow_Eyes: a projection "
+                 "discriminator sees each fake's labels (z_k above its threshold) and each real face's own",
+                 {"latent_labels": ("Smiling", "Narrow_Eyes")}, 1.0),
 }
 BATCH = 32
 DOC = Path(__file__).resolve().parent.parent / "docs" / "pggan_design.md"

@@ -53,3 +53,12 @@ def channel_widths(text: str) -> tuple[int, ...]:
     if not widths or min(widths) < 1:
         raise argparse.ArgumentTypeError(f"every width must be at least 1, got {text!r}")
     return widths
+
+
+def attribute_names(text: str) -> tuple[str, ...]:
+    """An argparse type for ``--latent-labels``: comma-separated attribute names such as
+    ``Smiling,Narrow_Eyes`` (the recipe checks them against the data's)."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"must name at least one attribute, got {text!r}")
+    return names

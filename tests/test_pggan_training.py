@@ -99,3 +99,49 @@ def test_the_average_generator_lags_the_trained_one(short_run):
 def test_unknown_gan_loss_is_refused():
     with pytest.raises(ValueError, match="loss must be 'wgan-gp' or 'logistic'"):
         ProgressiveGAN(PGGANConfig(latent_dim=8, resolution=8, channels=(8, 8)), phase_steps=10, loss="hinge")
+
+
+def labelled_gan(frequencies: tuple[float, ...]) -> ProgressiveGAN:
+    gan = ProgressiveGAN(PGGANConfig(latent_dim=16, resolution=8, channels=(8, 8)), phase_steps=10,
+                         latent_labels=tuple(range(len(frequencies))))
+    gan.set_label_frequencies(torch.tensor(frequencies))
+    return gan
+
+
+def test_labelled_axes_give_fakes_their_labels_at_the_data_frequency_from_their_own_axes_only():
+    gan = labelled_gan((0.45, 0.2))
+    z = torch.randn(20_000, 16, generator=torch.Generator().manual_seed(0))
+    labels = gan.latent_labels_of(z)
+    assert labels.shape == (20_000, 2) and set(labels.unique().tolist()) == {0.0, 1.0}
+    assert labels.mean(0).tolist() == pytest.approx([0.45, 0.2], abs=0.015)
+    moved = z.clone()
+    moved[:, 2:] = torch.randn(20_000, 14)                          # the unlabelled axes say nothing
+    assert torch.equal(gan.latent_labels_of(moved), labels)
+    assert torch.equal(gan.latent_labels_of(z + 10 * torch.eye(16)[0]), torch.stack([torch.ones(20_000), labels[:, 1]], 1))
+    unlabelled = ProgressiveGAN(PGGANConfig(latent_dim=16, resolution=8, channels=(8, 8)), phase_steps=10)
+    assert not any("label" in key for key in unlabelled.state_dict())  # an unconditional run's checkpoints are as before
+    with pytest.raises(ValueError, match="needs the real faces' attributes"):
+        gan(torch.rand(4, 3, 8, 8) * 2 - 1, step=0)
+
+
+def test_the_projection_discriminator_learns_whether_a_face_shows_its_label():
+    """Shown faces with their own Smiling label as real and the same faces with the label
+    flipped as fake, the discriminator's projection term learns to score held-out faces
+    higher under their true label than under the wrong one (seed 0: 84% of faces after 300
+    steps; untrained, about half)."""
+    torch.manual_seed(0)
+    faces = SynthFaces(n=1000, size=32, seed=0, cache=False, progress=False)
+    images, smiling = faces.images(slice(None)), faces.attributes[:, [faces.attribute_names.index("Smiling")]].float()
+    d = Discriminator((32, 32, 16, 16), labels=1)
+    optimizer = torch.optim.Adam(d.parameters(), lr=2e-3, betas=(0.0, 0.99))
+    for step in range(300):
+        batch = torch.randint(800, (32,))
+        x, y = images[batch], smiling[batch]
+        loss = (torch.nn.functional.softplus(-d(x, 0.0, y)).mean()
+                + torch.nn.functional.softplus(d(x, 0.0, 1 - y)).mean())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        true, wrong = d(images[800:], 0.0, smiling[800:]), d(images[800:], 0.0, 1 - smiling[800:])
+    assert float((true > wrong).float().mean()) > 0.75

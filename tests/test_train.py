@@ -221,6 +221,32 @@ def test_the_r1_weight_goes_from_the_command_line_to_the_discriminator_loss_and_
     assert losses[0.1] > losses[0.0]
 
 
+def test_latent_labels_go_from_the_command_line_to_the_thresholds_and_the_manifest():
+    """``--latent-labels`` names the attributes z's first axes carry: it is recorded in the
+    train block and the command, comes back from the manifest's blocks, sets each axis's
+    threshold from the training faces' share of the attribute, and an unknown name is
+    refused with the list of the data's attributes."""
+    from common.train.__main__ import build_parser, recipe_from_arguments
+    from common.train.recipes import PGGANRecipe, RecipeError
+
+    recipe = recipe_from_arguments(build_parser().parse_args(
+        ["pggan", "--steps", "4", "--image-size", "32", "--latent-labels", "Smiling,Narrow_Eyes"]))
+    assert recipe.latent_labels == ("Smiling", "Narrow_Eyes")
+    assert recipe.train_block()["latent_labels"] == ["Smiling", "Narrow_Eyes"]
+    assert "--latent-labels Smiling,Narrow_Eyes" in recipe.command()
+    rebuilt = PGGANRecipe.from_blocks(recipe.model_block(), recipe.train_block(), steps=4)
+    assert rebuilt.latent_labels == recipe.latent_labels
+    assert "latent_labels" not in PGGANRecipe.from_options(steps=4).train_block()
+    faces = _faces()
+    gan = rebuilt.build()
+    rebuilt.prepare(gan, faces)
+    shares = [float(faces.attributes[:, faces.attribute_names.index(name)].float().mean()) for name in recipe.latent_labels]
+    z = torch.randn(50_000, gan.generator.latent_dim, generator=torch.Generator().manual_seed(0))
+    assert gan.latent_labels_of(z).mean(0).tolist() == pytest.approx(shares, abs=0.01)
+    with pytest.raises(RecipeError, match="--latent-labels Frowning: not an attribute of the data"):
+        PGGANRecipe.from_options(steps=4, latent_labels=("Smiling", "Frowning"))
+
+
 def test_a_run_says_how_long_the_rest_will_take_after_timing_its_first_steps(tmp_path, capsys):
     from common.config import device_name
     from common.train.loop import FORECAST_STEPS, forecast

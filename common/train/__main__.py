@@ -28,7 +28,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from ..cli import channel_widths, crop_size, positive_number, whole_number
+from ..cli import attribute_names, channel_widths, crop_size, positive_number, whole_number
 from ..config import SettingError
 from ..files import FolderError, WriteError
 from ..models.pggan import MAPPING_LR_MULTIPLIER
@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mapping-lr", type=float, default=MAPPING_LR_MULTIPLIER,
                         help="pggan: the mapping network's learning rate as a multiple of the generator's "
                              f"(default: StyleGAN's {MAPPING_LR_MULTIPLIER:g})")
+    parser.add_argument("--latent-labels", type=attribute_names, default=(),
+                        help="pggan: attributes (e.g. Smiling,Narrow_Eyes) that z's first axes carry, one each: "
+                             "the discriminator sees them, so the generator draws each along its axis")
     parser.add_argument("--width", type=whole_number(4), default=None,
                         help="encoder: channels of its first convolution (default 32)")
     parser.add_argument("--gan-loss", choices=("logistic", "wgan-gp"), default="logistic", help="pggan's loss")
@@ -110,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind", "channels", "upsample"),
                  "dfc": ("features", "channels"),
                  "glow": ("image_size", "coupling", "top_size", "conditional"), "pggan": ("image_size", "phase_steps", "gan_loss", "r1_weight", "channels",
-                                   "mapping_layers", "mapping_lr"),
+                                   "mapping_layers", "mapping_lr", "latent_labels"),
                  "encoder": ("width",)}
 
 

@@ -9,6 +9,17 @@ logistic loss with an R1 penalty ``r1_weight / 2 * E||grad_x D(x)||^2`` on real 
 (``loss="logistic"``; weight 10 as StyleGAN's on 1024x1024 faces by default). As in PGGAN, the shipped generator
 is an exponential moving average of the trained one's weights (``average``).
 
+*Labelled latent axes* (``latent_labels``): the first k coordinates of z each carry one
+binary attribute of the data, as in a conditional GAN whose label lives inside the
+latent. A fake's label k is ``z_k > t_k``, with ``t_k`` the normal quantile that gives the
+attribute its frequency in the training faces; a real face's labels are its own. The
+discriminator scores an image with its labels by a projection term (Miyato & Koyama 2018,
+``D(x, y) = psi(phi(x)) + sum_k s_k <v_k, phi(x)>`` with ``s_k = +-1``), so a fake whose
+face does not show what its axes say is told apart, and the generator learns to draw the
+attribute along that axis of z. Sampling stays ``z ~ N(0, I)``: the generator and its
+loading are unchanged, and InterFaceGAN's boundary, fitted from samples and a classifier
+as always, should find the axis again.
+
 Generator and discriminator live in one module so that the project's single training loop
 (``common.train``) trains them: the generator's loss goes through a *detached copy* of the
 discriminator's parameters and the discriminator's loss through a detached fake, so one
@@ -64,7 +75,7 @@ class Discriminator(nn.Module):
     average pool per level down to 4x4, then minibatch standard deviation, a conv and a
     dense layer to one score per image."""
 
-    def __init__(self, channels: tuple[int, ...]) -> None:
+    def __init__(self, channels: tuple[int, ...], labels: int = 0) -> None:
         super().__init__()
         self.levels = len(channels)
         self.from_rgb = nn.ModuleList([equalized_conv(3, c, 1) for c in channels])
@@ -74,9 +85,13 @@ class Discriminator(nn.Module):
             for i in range(1, len(channels))])
         self.final_conv = equalized_conv(channels[0] + 1, channels[0])
         self.final_dense = equalized_conv(channels[0] * 16, 1, kernel=1, gain=1.0)
+        # projection vectors v_k of the labels, [k, C*16], scaled like the dense layer they sit
+        # beside (only when there are labels: an unconditional run's checkpoints stay as they were)
+        self.label_projection = nn.Parameter(torch.randn(labels, channels[0] * 16)) if labels else None
 
-    def forward(self, images: Tensor, lod: float) -> Tensor:
-        """Scores ``[N]`` for full-resolution images ``[N,3,R,R]`` seen at level ``lod``."""
+    def forward(self, images: Tensor, lod: float, labels: Tensor | None = None) -> Tensor:
+        """Scores ``[N]`` for full-resolution images ``[N,3,R,R]`` seen at level ``lod``;
+        with ``labels`` ``[N,k]`` (0/1), plus the projection of the final features on them."""
         top = self.levels - 1 - math.floor(lod)
         fade = lod - math.floor(lod)
         x = F.avg_pool2d(images, 2 ** (self.levels - 1 - top)) if top < self.levels - 1 else images
@@ -88,19 +103,32 @@ class Discriminator(nn.Module):
                 h = h + fade * (low - h)
         spread = h.std(dim=0, unbiased=False).mean().expand(len(h), 1, 4, 4)
         h = F.leaky_relu(self.final_conv(torch.cat([h, spread], dim=1)), 0.2)
-        return self.final_dense(h.flatten(1)[:, :, None, None]).flatten()
+        scores = self.final_dense(h.flatten(1)[:, :, None, None]).flatten()
+        if labels is None or self.label_projection is None:
+            return scores
+        signs = 2.0 * labels - 1.0                                    # [N,k] in {-1, +1}
+        projection = signs @ self.label_projection / math.sqrt(self.label_projection.shape[1])
+        return scores + (projection * h.flatten(1)).sum(dim=1)
 
 
 class ProgressiveGAN(nn.Module):
     """Generator and discriminator trained together by ``progressive_gan_loss``."""
 
     def __init__(self, config: PGGANConfig, phase_steps: int, loss: str = "logistic",
-                 average_beta: float = 0.995, r1_weight: float = R1_WEIGHT) -> None:
+                 average_beta: float = 0.995, r1_weight: float = R1_WEIGHT,
+                 latent_labels: tuple[int, ...] = ()) -> None:
+        """``latent_labels``: the data's attribute columns that z's first coordinates carry
+        (none: an unconditional GAN)."""
         super().__init__()
         if loss not in ("wgan-gp", "logistic"):
             raise ValueError(f"loss must be 'wgan-gp' or 'logistic', got {loss!r}")
+        if len(latent_labels) > config.latent_dim:
+            raise ValueError(f"{len(latent_labels)} labelled axes do not fit a {config.latent_dim}-dim latent")
         self.generator = PGGANGenerator(config)
-        self.discriminator = Discriminator(tuple(config.channels))
+        self.discriminator = Discriminator(tuple(config.channels), labels=len(latent_labels))
+        self.latent_labels = latent_labels
+        if latent_labels:   # t_k: the label of axis k is z_k > t_k (set by set_label_frequencies)
+            self.register_buffer("label_thresholds", torch.zeros(len(latent_labels)))
         self.average = copy.deepcopy(self.generator).requires_grad_(False)
         self.phase_steps, self.loss, self.average_beta = phase_steps, loss, average_beta
         self.r1_weight = r1_weight
@@ -113,25 +141,41 @@ class ProgressiveGAN(nn.Module):
             mean.lerp_(current, 1.0 - beta)
         self.average.lod.copy_(self.generator.lod)
 
-    def forward(self, real: Tensor, step: int) -> tuple[Tensor, Tensor, dict[str, float]]:
-        """(discriminator loss, generator loss, metrics) for a batch of real images."""
+    def set_label_frequencies(self, frequencies: Tensor) -> None:
+        """``t_k = Phi^-1(1 - p_k)``: a standard normal z_k exceeds it as often as the training
+        faces show attribute k (``frequencies`` ``[k]``, shares in (0, 1))."""
+        shares = frequencies.to(self.label_thresholds).clamp(1e-3, 1 - 1e-3)
+        self.label_thresholds.copy_(torch.special.ndtri(1.0 - shares))
+
+    def latent_labels_of(self, z: Tensor) -> Tensor:
+        """The labels ``[N,k]`` (0/1) that latents ``z`` ``[N,D]`` carry on their first k axes."""
+        return (z[:, :len(self.latent_labels)] > self.label_thresholds).float()
+
+    def forward(self, real: Tensor, step: int, attributes: Tensor | None = None) -> tuple[Tensor, Tensor, dict[str, float]]:
+        """(discriminator loss, generator loss, metrics) for a batch of real images (and,
+        with labelled latent axes, their attributes ``[N,40]``)."""
         lod = progressive_lod(step, self.phase_steps, self.generator.levels)
         self.generator.lod.fill_(lod)
         self.update_average(step)
         real = _at_level(real, lod, self.generator.levels)
         z = torch.randn(len(real), self.generator.latent_dim, device=real.device)
         fake = self.generator.generate(z)
+        real_labels = fake_labels = None
+        if self.latent_labels:
+            if attributes is None:
+                raise ValueError("a GAN with labelled latent axes needs the real faces' attributes")
+            real_labels, fake_labels = attributes[:, list(self.latent_labels)].float(), self.latent_labels_of(z)
         frozen = {k: v.detach() for k, v in self.discriminator.named_parameters()}
-        d_fake_for_g = functional_call(self.discriminator, frozen, (fake, lod))
-        d_fake = self.discriminator(fake.detach(), lod)
+        d_fake_for_g = functional_call(self.discriminator, frozen, (fake, lod, fake_labels))
+        d_fake = self.discriminator(fake.detach(), lod, fake_labels)
         if self.loss == "wgan-gp":
-            d_real = self.discriminator(real, lod)
-            penalty = _gradient_penalty(self.discriminator, real, fake.detach(), lod)
+            d_real = self.discriminator(real, lod, real_labels)
+            penalty = _gradient_penalty(self.discriminator, real, fake.detach(), lod, real_labels)
             d_loss = d_fake.mean() - d_real.mean() + GP_WEIGHT * penalty + DRIFT * d_real.pow(2).mean()
             g_loss = -d_fake_for_g.mean()
         else:
             real = real.detach().requires_grad_(True)
-            d_real = self.discriminator(real, lod)
+            d_real = self.discriminator(real, lod, real_labels)
             penalty = r1_penalty(d_real, real)
             d_loss = F.softplus(d_fake).mean() + F.softplus(-d_real).mean() + self.r1_weight / 2 * penalty
             g_loss = F.softplus(-d_fake_for_g).mean()
@@ -168,17 +212,19 @@ def r1_penalty(d_real: Tensor, real: Tensor) -> Tensor:
     return input_gradient(d_real, real).flatten(1).pow(2).sum(dim=1).mean()
 
 
-def _gradient_penalty(discriminator: Discriminator, real: Tensor, fake: Tensor, lod: float) -> Tensor:
-    """WGAN-GP: ``(||grad D(x_mix)|| - 1)^2`` on random blends of real and fake images."""
+def _gradient_penalty(discriminator: Discriminator, real: Tensor, fake: Tensor, lod: float,
+                      labels: Tensor | None = None) -> Tensor:
+    """WGAN-GP: ``(||grad D(x_mix)|| - 1)^2`` on random blends of real and fake images (scored
+    with the real images' ``labels`` where the axes are labelled)."""
     alpha = torch.rand(len(real), 1, 1, 1, device=real.device)
     mixed = (real + alpha * (fake - real)).requires_grad_(True)
-    grad = input_gradient(discriminator(mixed, lod), mixed)
+    grad = input_gradient(discriminator(mixed, lod, labels), mixed)
     return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
 
 
 def progressive_gan_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int) -> tuple[Tensor, dict[str, float]]:
     """``common.train`` loss: the sum of both losses (each reaches only its own network)."""
-    d_loss, g_loss, metrics = model(batch[0], step)
+    d_loss, g_loss, metrics = model(batch[0], step, batch[1] if len(batch) > 1 else None)
     return d_loss + g_loss, metrics
 
 

@@ -7,9 +7,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+import torch
 from torch import nn
 
 from ...data.celeba import CelebA
+from ...data.celeba_names import CELEBA_ATTRIBUTES
 from ...data.synthfaces import SynthFaces
 from ...models.pggan import MAPPING_LR_MULTIPLIER, SYNTH_PGGAN, PGGANConfig
 from ...weights import Headline
@@ -31,6 +33,7 @@ class PGGANRecipe(Recipe):
     phase_steps: int
     gan_loss: str = "logistic"
     r1_weight: float = R1_WEIGHT
+    latent_labels: tuple[str, ...] = ()      # attributes z's first axes carry (progressive_gan's docstring)
 
     model_name: ClassVar[str] = "pggan"
     default_steps: ClassVar[int] = 9000
@@ -43,7 +46,7 @@ class PGGANRecipe(Recipe):
     def from_options(cls, *, image_size: int | None = None, phase_steps: int | None = None,
                      gan_loss: str = "logistic", r1_weight: float = R1_WEIGHT,
                      channels: tuple[int, ...] | None = None, mapping_layers: int = 0,
-                     mapping_lr: float = MAPPING_LR_MULTIPLIER,
+                     mapping_lr: float = MAPPING_LR_MULTIPLIER, latent_labels: tuple[str, ...] = (),
                      steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
                      seed: int = 0, out: str | None = None, device: str | None = None,
                      data: DataSpec = DataSpec()) -> PGGANRecipe:
@@ -53,18 +56,23 @@ class PGGANRecipe(Recipe):
         if channels is not None and len(channels) != levels:
             raise RecipeError(f"--channels {','.join(map(str, channels))}: a {size}x{size} generator has {levels} "
                               f"levels (4x4 .. {size}x{size}), so give {levels} widths")
+        unknown = [name for name in latent_labels if name not in CELEBA_ATTRIBUTES]
+        if unknown:
+            raise RecipeError(f"--latent-labels {','.join(unknown)}: not an attribute of the data; "
+                              f"choose among {', '.join(CELEBA_ATTRIBUTES)}")
         gan = PGGANConfig(latent_dim=SYNTH_PGGAN.latent_dim, resolution=size,
                           channels=channels or SYNTH_PGGAN.channels[:levels], mapping_layers=mapping_layers,
                           mapping_lr=mapping_lr)
         return cls(gan=gan, phase_steps=phase_steps or max(1, steps // 10), gan_loss=gan_loss, r1_weight=r1_weight,
-                   data=data,
+                   latent_labels=tuple(latent_labels), data=data,
                    train=train_config(steps, batch_size, lr or 1e-3, seed, out, device, betas=(0.0, 0.99),
                                        cosine=False))
 
     @classmethod
     def from_blocks(cls, model: dict, train: dict, **options) -> PGGANRecipe:
         recipe = cls.from_options(phase_steps=train["phase_steps"], gan_loss=train["loss"],
-                                  r1_weight=train.get("r1_weight", R1_WEIGHT), **options)
+                                  r1_weight=train.get("r1_weight", R1_WEIGHT),
+                                  latent_labels=tuple(train.get("latent_labels", ())), **options)
         return replace(recipe, gan=PGGANConfig(**model))
 
     @property
@@ -75,7 +83,14 @@ class PGGANRecipe(Recipe):
         return pggan_name(self.data.name, self.gan.resolution)
 
     def build(self) -> ProgressiveGAN:
-        return ProgressiveGAN(self.gan, phase_steps=self.phase_steps, loss=self.gan_loss, r1_weight=self.r1_weight)
+        return ProgressiveGAN(self.gan, phase_steps=self.phase_steps, loss=self.gan_loss, r1_weight=self.r1_weight,
+                              latent_labels=tuple(CELEBA_ATTRIBUTES.index(name) for name in self.latent_labels))
+
+    def prepare(self, model: nn.Module, training: SynthFaces | CelebA) -> None:
+        """Labelled axes: each threshold from its attribute's share of the training faces."""
+        if self.latent_labels:
+            shares = torch.as_tensor(training.attributes[:, list(model.latent_labels)], dtype=torch.float32).mean(0)
+            model.set_label_frequencies(shares)
 
     def loss(self, weights_dir: Path | None) -> LossFn:
         return progressive_gan_loss
@@ -100,11 +115,13 @@ class PGGANRecipe(Recipe):
     def options(self) -> dict[str, Any]:
         return {"image_size": self.gan.resolution, "phase_steps": self.phase_steps, "gan_loss": self.gan_loss,
                 "r1_weight": self.r1_weight, "channels": tuple(self.gan.channels), "mapping_layers": self.gan.mapping_layers} | (
-                    {"mapping_lr": self.gan.mapping_lr} if self.gan.mapping_layers else {})
+                    {"mapping_lr": self.gan.mapping_lr} if self.gan.mapping_layers else {}) | (
+                    {"latent_labels": self.latent_labels} if self.latent_labels else {})
 
     def loss_block(self) -> dict:
         r1 = {"r1_weight": self.r1_weight} if self.r1_weight != R1_WEIGHT else {}
-        return {"loss": self.gan_loss, "phase_steps": self.phase_steps, "betas": list(self.train.betas)} | r1
+        labels = {"latent_labels": list(self.latent_labels)} if self.latent_labels else {}
+        return {"loss": self.gan_loss, "phase_steps": self.phase_steps, "betas": list(self.train.betas)} | r1 | labels
 
     def quick(self, steps: int | None = None) -> PGGANRecipe:
         shorter = super().quick(steps)
