@@ -51,6 +51,9 @@ ARMS = {
     "labelled": ("today's design with z's first two axes labelled Smiling and Narrow_Eyes: a projection "
                  "discriminator sees each fake's labels (z_k above its threshold) and each real face's own",
                  {"latent_labels": ("Smiling", "Narrow_Eyes")}, 1.0),
+    "labelled-ac": ("the same labelled axes taught by an auxiliary classifier in the discriminator (AC-GAN): "
+                    "it learns the real faces' attributes, the generator lowers its cross-entropy on the fakes' labels",
+                    {"latent_labels": ("Smiling", "Narrow_Eyes"), "label_loss": "classifier"}, 1.0),
 }
 BATCH = 32
 DOC = Path(__file__).resolve().parent.parent / "docs" / "pggan_design.md"

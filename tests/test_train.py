@@ -222,20 +222,23 @@ def test_the_r1_weight_goes_from_the_command_line_to_the_discriminator_loss_and_
 
 
 def test_latent_labels_go_from_the_command_line_to_the_thresholds_and_the_manifest():
-    """``--latent-labels`` names the attributes z's first axes carry: it is recorded in the
-    train block and the command, comes back from the manifest's blocks, sets each axis's
+    """``--latent-labels`` names the attributes z's first axes carry (``--label-loss`` how they
+    are taught): both are recorded in the train block and the command, comes back from the manifest's blocks, sets each axis's
     threshold from the training faces' share of the attribute, and an unknown name is
     refused with the list of the data's attributes."""
     from common.train.__main__ import build_parser, recipe_from_arguments
     from common.train.recipes import PGGANRecipe, RecipeError
 
     recipe = recipe_from_arguments(build_parser().parse_args(
-        ["pggan", "--steps", "4", "--image-size", "32", "--latent-labels", "Smiling,Narrow_Eyes"]))
+        ["pggan", "--steps", "4", "--image-size", "32", "--latent-labels", "Smiling,Narrow_Eyes",
+         "--label-loss", "classifier"]))
     assert recipe.latent_labels == ("Smiling", "Narrow_Eyes")
     assert recipe.train_block()["latent_labels"] == ["Smiling", "Narrow_Eyes"]
-    assert "--latent-labels Smiling,Narrow_Eyes" in recipe.command()
+    assert recipe.train_block()["label_loss"] == "classifier"
+    assert "--latent-labels Smiling,Narrow_Eyes --label-loss classifier" in recipe.command()
     rebuilt = PGGANRecipe.from_blocks(recipe.model_block(), recipe.train_block(), steps=4)
-    assert rebuilt.latent_labels == recipe.latent_labels
+    assert (rebuilt.latent_labels, rebuilt.label_loss) == (recipe.latent_labels, "classifier")
+    assert rebuilt.build().label_loss == "classifier"
     assert "latent_labels" not in PGGANRecipe.from_options(steps=4).train_block()
     faces = _faces()
     gan = rebuilt.build()

@@ -32,7 +32,7 @@ from ..cli import attribute_names, channel_widths, crop_size, positive_number, w
 from ..config import SettingError
 from ..files import FolderError, WriteError
 from ..models.pggan import MAPPING_LR_MULTIPLIER
-from .progressive_gan import R1_WEIGHT
+from .progressive_gan import LABEL_LOSSES, R1_WEIGHT
 from ..models.vae import KINDS, UPSAMPLING
 from .recipes import RECIPES, DataSpec, Recipe, RecipeError
 from ..weights import WeightsError, weights_dir
@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--latent-labels", type=attribute_names, default=(),
                         help="pggan: attributes (e.g. Smiling,Narrow_Eyes) that z's first axes carry, one each: "
                              "the discriminator sees them, so the generator draws each along its axis")
+    parser.add_argument("--label-loss", choices=LABEL_LOSSES, default="projection",
+                        help="pggan with --latent-labels: how the discriminator teaches them: projection (its score "
+                             "of an image with its labels) or classifier (AC-GAN: an auxiliary attribute classifier "
+                             "whose cross-entropy on the fakes' labels the generator lowers)")
     parser.add_argument("--width", type=whole_number(4), default=None,
                         help="encoder: channels of its first convolution (default 32)")
     parser.add_argument("--gan-loss", choices=("logistic", "wgan-gp"), default="logistic", help="pggan's loss")
@@ -113,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
 MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind", "channels", "upsample"),
                  "dfc": ("features", "channels"),
                  "glow": ("image_size", "coupling", "top_size", "conditional"), "pggan": ("image_size", "phase_steps", "gan_loss", "r1_weight", "channels",
-                                   "mapping_layers", "mapping_lr", "latent_labels"),
+                                   "mapping_layers", "mapping_lr", "latent_labels", "label_loss"),
                  "encoder": ("width",)}
 
 

@@ -13,17 +13,15 @@ is an exponential moving average of the trained one's weights (``average``).
 binary attribute of the data, as in a conditional GAN whose label lives inside the
 latent. A fake's label k is ``z_k > t_k``, with ``t_k`` the normal quantile that gives the
 attribute its frequency in the training faces; a real face's labels are its own. The
-discriminator scores an image with its labels by a projection term (Miyato & Koyama 2018,
-``D(x, y) = psi(phi(x)) + sum_k s_k <v_k, phi(x)>`` with ``s_k = +-1``), so a fake whose
-face does not show what its axes say is told apart, and the generator learns to draw the
-attribute along that axis of z. Sampling stays ``z ~ N(0, I)``: the generator and its
-loading are unchanged, and InterFaceGAN's boundary, fitted from samples and a classifier
-as always, should find the axis again.
-
-Generator and discriminator live in one module so that the project's single training loop
-(``common.train``) trains them: the generator's loss goes through a *detached copy* of the
-discriminator's parameters and the discriminator's loss through a detached fake, so one
-backward pass gives each network exactly its own gradient (simultaneous updates).
+discriminator's final features ``phi(x)`` give one logit per label, ``l_k = <v_k, phi(x)>``,
+used in one of two ways (``label_loss``): ``"projection"`` adds ``sum_k s_k l_k`` (``s_k =
++-1``) to the score of an image with its labels (Miyato & Koyama 2018), so a fake whose face
+does not show what its axes say is told apart; ``"classifier"`` trains the logits as an
+auxiliary classifier of the real faces' attributes and adds its cross-entropy on each fake
+and the fake's labels to the generator's loss (AC-GAN, Odena et al. 2017). Either way the
+generator learns to draw the attribute along that axis of z. Sampling stays
+``z ~ N(0, I)``: the generator and its loading are unchanged, and InterFaceGAN's boundary,
+fitted from samples and a classifier as always, should find the axis again.
 """
 
 from __future__ import annotations
@@ -45,6 +43,7 @@ from ..models.pggan import PGGANConfig, PGGANGenerator, WScale
 GP_WEIGHT = 10.0
 DRIFT = 0.001
 R1_WEIGHT = 10.0
+LABEL_LOSSES = ("projection", "classifier")
 
 
 def progressive_lod(step: int, phase_steps: int, levels: int) -> float:
@@ -85,13 +84,15 @@ class Discriminator(nn.Module):
             for i in range(1, len(channels))])
         self.final_conv = equalized_conv(channels[0] + 1, channels[0])
         self.final_dense = equalized_conv(channels[0] * 16, 1, kernel=1, gain=1.0)
-        # projection vectors v_k of the labels, [k, C*16], scaled like the dense layer they sit
-        # beside (only when there are labels: an unconditional run's checkpoints stay as they were)
-        self.label_projection = nn.Parameter(torch.randn(labels, channels[0] * 16)) if labels else None
+        # the labels' vectors v_k, [k, C*16], scaled like the dense layer they sit beside (only
+        # when there are labels: an unconditional run's checkpoints stay as they were)
+        self.label_vectors = nn.Parameter(torch.randn(labels, channels[0] * 16)) if labels else None
 
-    def forward(self, images: Tensor, lod: float, labels: Tensor | None = None) -> Tensor:
+    def forward(self, images: Tensor, lod: float, labels: Tensor | None = None,
+                with_logits: bool = False) -> Tensor | tuple[Tensor, Tensor | None]:
         """Scores ``[N]`` for full-resolution images ``[N,3,R,R]`` seen at level ``lod``;
-        with ``labels`` ``[N,k]`` (0/1), plus the projection of the final features on them."""
+        with ``labels`` ``[N,k]`` (0/1), plus their projection ``sum_k s_k l_k``;
+        ``with_logits``: also the label logits ``l`` ``[N,k]`` (None without labels)."""
         top = self.levels - 1 - math.floor(lod)
         fade = lod - math.floor(lod)
         x = F.avg_pool2d(images, 2 ** (self.levels - 1 - top)) if top < self.levels - 1 else images
@@ -102,13 +103,12 @@ class Discriminator(nn.Module):
                 low = F.leaky_relu(self.from_rgb[top - 1](F.avg_pool2d(x, 2)), 0.2)
                 h = h + fade * (low - h)
         spread = h.std(dim=0, unbiased=False).mean().expand(len(h), 1, 4, 4)
-        h = F.leaky_relu(self.final_conv(torch.cat([h, spread], dim=1)), 0.2)
-        scores = self.final_dense(h.flatten(1)[:, :, None, None]).flatten()
-        if labels is None or self.label_projection is None:
-            return scores
-        signs = 2.0 * labels - 1.0                                    # [N,k] in {-1, +1}
-        projection = signs @ self.label_projection / math.sqrt(self.label_projection.shape[1])
-        return scores + (projection * h.flatten(1)).sum(dim=1)
+        h = F.leaky_relu(self.final_conv(torch.cat([h, spread], dim=1)), 0.2).flatten(1)
+        scores = self.final_dense(h[:, :, None, None]).flatten()
+        logits = None if self.label_vectors is None else h @ self.label_vectors.T / math.sqrt(h.shape[1])
+        if labels is not None and logits is not None:
+            scores = scores + ((2.0 * labels - 1.0) * logits).sum(dim=1)
+        return (scores, logits) if with_logits else scores
 
 
 class ProgressiveGAN(nn.Module):
@@ -116,17 +116,19 @@ class ProgressiveGAN(nn.Module):
 
     def __init__(self, config: PGGANConfig, phase_steps: int, loss: str = "logistic",
                  average_beta: float = 0.995, r1_weight: float = R1_WEIGHT,
-                 latent_labels: tuple[int, ...] = ()) -> None:
+                 latent_labels: tuple[int, ...] = (), label_loss: str = "projection") -> None:
         """``latent_labels``: the data's attribute columns that z's first coordinates carry
-        (none: an unconditional GAN)."""
+        (none: an unconditional GAN), taught by ``label_loss`` (the module's docstring)."""
         super().__init__()
         if loss not in ("wgan-gp", "logistic"):
             raise ValueError(f"loss must be 'wgan-gp' or 'logistic', got {loss!r}")
+        if label_loss not in LABEL_LOSSES:
+            raise ValueError(f"label_loss must be one of {', '.join(LABEL_LOSSES)}, got {label_loss!r}")
         if len(latent_labels) > config.latent_dim:
             raise ValueError(f"{len(latent_labels)} labelled axes do not fit a {config.latent_dim}-dim latent")
         self.generator = PGGANGenerator(config)
         self.discriminator = Discriminator(tuple(config.channels), labels=len(latent_labels))
-        self.latent_labels = latent_labels
+        self.latent_labels, self.label_loss = latent_labels, label_loss
         if latent_labels:   # t_k: the label of axis k is z_k > t_k (set by set_label_frequencies)
             self.register_buffer("label_thresholds", torch.zeros(len(latent_labels)))
         self.average = copy.deepcopy(self.generator).requires_grad_(False)
@@ -165,22 +167,30 @@ class ProgressiveGAN(nn.Module):
             if attributes is None:
                 raise ValueError("a GAN with labelled latent axes needs the real faces' attributes")
             real_labels, fake_labels = attributes[:, list(self.latent_labels)].float(), self.latent_labels_of(z)
+        project = self.label_loss == "projection"
+        real_shown, fake_shown = (real_labels, fake_labels) if project else (None, None)
         frozen = {k: v.detach() for k, v in self.discriminator.named_parameters()}
-        d_fake_for_g = functional_call(self.discriminator, frozen, (fake, lod, fake_labels))
-        d_fake = self.discriminator(fake.detach(), lod, fake_labels)
+        d_fake_for_g, fake_logits = functional_call(self.discriminator, frozen, (fake, lod, fake_shown),
+                                                    {"with_logits": True})
+        d_fake = self.discriminator(fake.detach(), lod, fake_shown)
         if self.loss == "wgan-gp":
-            d_real = self.discriminator(real, lod, real_labels)
-            penalty = _gradient_penalty(self.discriminator, real, fake.detach(), lod, real_labels)
+            d_real, real_logits = self.discriminator(real, lod, real_shown, with_logits=True)
+            penalty = _gradient_penalty(self.discriminator, real, fake.detach(), lod, real_shown)
             d_loss = d_fake.mean() - d_real.mean() + GP_WEIGHT * penalty + DRIFT * d_real.pow(2).mean()
             g_loss = -d_fake_for_g.mean()
         else:
             real = real.detach().requires_grad_(True)
-            d_real = self.discriminator(real, lod, real_labels)
+            d_real, real_logits = self.discriminator(real, lod, real_shown, with_logits=True)
             penalty = r1_penalty(d_real, real)
             d_loss = F.softplus(d_fake).mean() + F.softplus(-d_real).mean() + self.r1_weight / 2 * penalty
             g_loss = F.softplus(-d_fake_for_g).mean()
-        metrics = {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "lod": lod,
-                   "wasserstein": (d_real.mean() - d_fake.mean()).item()}
+        metrics = {"lod": lod, "wasserstein": (d_real.mean() - d_fake.mean()).item()}
+        if self.latent_labels and not project:      # AC-GAN: classify real faces, make fakes show their labels
+            real_error = F.binary_cross_entropy_with_logits(real_logits, real_labels)
+            fake_error = F.binary_cross_entropy_with_logits(fake_logits, fake_labels)
+            d_loss, g_loss = d_loss + real_error, g_loss + fake_error
+            metrics |= {"label_error_real": real_error.item(), "label_error_fake": fake_error.item()}
+        metrics |= {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
         return d_loss, g_loss, metrics
 
 

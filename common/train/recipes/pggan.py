@@ -34,6 +34,7 @@ class PGGANRecipe(Recipe):
     gan_loss: str = "logistic"
     r1_weight: float = R1_WEIGHT
     latent_labels: tuple[str, ...] = ()      # attributes z's first axes carry (progressive_gan's docstring)
+    label_loss: str = "projection"           # how the discriminator teaches them
 
     model_name: ClassVar[str] = "pggan"
     default_steps: ClassVar[int] = 9000
@@ -47,6 +48,7 @@ class PGGANRecipe(Recipe):
                      gan_loss: str = "logistic", r1_weight: float = R1_WEIGHT,
                      channels: tuple[int, ...] | None = None, mapping_layers: int = 0,
                      mapping_lr: float = MAPPING_LR_MULTIPLIER, latent_labels: tuple[str, ...] = (),
+                     label_loss: str = "projection",
                      steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
                      seed: int = 0, out: str | None = None, device: str | None = None,
                      data: DataSpec = DataSpec()) -> PGGANRecipe:
@@ -64,7 +66,7 @@ class PGGANRecipe(Recipe):
                           channels=channels or SYNTH_PGGAN.channels[:levels], mapping_layers=mapping_layers,
                           mapping_lr=mapping_lr)
         return cls(gan=gan, phase_steps=phase_steps or max(1, steps // 10), gan_loss=gan_loss, r1_weight=r1_weight,
-                   latent_labels=tuple(latent_labels), data=data,
+                   latent_labels=tuple(latent_labels), label_loss=label_loss, data=data,
                    train=train_config(steps, batch_size, lr or 1e-3, seed, out, device, betas=(0.0, 0.99),
                                        cosine=False))
 
@@ -72,7 +74,8 @@ class PGGANRecipe(Recipe):
     def from_blocks(cls, model: dict, train: dict, **options) -> PGGANRecipe:
         recipe = cls.from_options(phase_steps=train["phase_steps"], gan_loss=train["loss"],
                                   r1_weight=train.get("r1_weight", R1_WEIGHT),
-                                  latent_labels=tuple(train.get("latent_labels", ())), **options)
+                                  latent_labels=tuple(train.get("latent_labels", ())),
+                                  label_loss=train.get("label_loss", "projection"), **options)
         return replace(recipe, gan=PGGANConfig(**model))
 
     @property
@@ -84,7 +87,8 @@ class PGGANRecipe(Recipe):
 
     def build(self) -> ProgressiveGAN:
         return ProgressiveGAN(self.gan, phase_steps=self.phase_steps, loss=self.gan_loss, r1_weight=self.r1_weight,
-                              latent_labels=tuple(CELEBA_ATTRIBUTES.index(name) for name in self.latent_labels))
+                              latent_labels=tuple(CELEBA_ATTRIBUTES.index(name) for name in self.latent_labels),
+                              label_loss=self.label_loss)
 
     def prepare(self, model: nn.Module, training: SynthFaces | CelebA) -> None:
         """Labelled axes: each threshold from its attribute's share of the training faces."""
@@ -116,11 +120,12 @@ class PGGANRecipe(Recipe):
         return {"image_size": self.gan.resolution, "phase_steps": self.phase_steps, "gan_loss": self.gan_loss,
                 "r1_weight": self.r1_weight, "channels": tuple(self.gan.channels), "mapping_layers": self.gan.mapping_layers} | (
                     {"mapping_lr": self.gan.mapping_lr} if self.gan.mapping_layers else {}) | (
-                    {"latent_labels": self.latent_labels} if self.latent_labels else {})
+                    {"latent_labels": self.latent_labels, "label_loss": self.label_loss} if self.latent_labels else {})
 
     def loss_block(self) -> dict:
         r1 = {"r1_weight": self.r1_weight} if self.r1_weight != R1_WEIGHT else {}
-        labels = {"latent_labels": list(self.latent_labels)} if self.latent_labels else {}
+        labels = ({"latent_labels": list(self.latent_labels), "label_loss": self.label_loss}
+                  if self.latent_labels else {})
         return {"loss": self.gan_loss, "phase_steps": self.phase_steps, "betas": list(self.train.betas)} | r1 | labels
 
     def quick(self, steps: int | None = None) -> PGGANRecipe:
