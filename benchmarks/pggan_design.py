@@ -12,11 +12,11 @@ The arms' step counts make their CPU time equal: full-resolution steps of the wi
 generator cost 2.3x the others' and its schedule 1.75x (measured with
 ``benchmarks/pggan_speed.py``'s step timer). Each run keeps its checkpoint and its scores
 under ``--runs``; running the script again resumes unfinished runs and reuses the scores of
-finished ones (scored on as many samples). Then the boundary's own inputs are
-compared on the best arm: probabilities against factor readings, 10,000 samples against
-``--many``. The tables are printed and written to ``docs/pggan_design.md``.
+finished ones (scored on as many samples). Then the boundary's own inputs are compared on
+the best arm: probabilities against factor readings, 10,000 samples against ``--many``
+(kept beside its scores too). The tables are printed and written to ``docs/pggan_design.md``.
 
-    python benchmarks/pggan_design.py [--arms z,w,wide,w-fast] [--budget 2500] [--samples 20000]
+    python benchmarks/pggan_design.py [--arms z,w,labelled-ac] [--budget 2500] [--samples 20000]
 """
 
 from __future__ import annotations
@@ -114,10 +114,14 @@ def design_table(arms: list[str], budget: int, runs: Path, judge: EditScorer, sa
     return rows
 
 
-def boundary_inputs_table(name: str, generator: torch.nn.Module, judge: EditScorer, many: int) -> list[dict]:
+def boundary_inputs_table(name: str, budget: int, runs: Path, judge: EditScorer, many: int) -> list[dict]:
     """The SVM's separability on the arm ``name``'s generator with probabilities or factor
-    readings, on 10,000 samples or ``many``."""
-    codes, reading = read_samples(generator, judge, many, seed=1)
+    readings, on 10,000 samples or ``many``; read back from its run folder when that table
+    was already made on as many samples."""
+    kept_file = runs / name / "inputs.json"
+    if kept_file.exists() and json.loads(kept_file.read_text())["many"] == many:
+        return json.loads(kept_file.read_text())["rows"]
+    codes, reading = read_samples(trained_arm(name, budget, runs)[0], judge, many, seed=1)
     rows = []
     for n in sorted({min(10_000, many), many}):
         for kind in ("probabilities", "factor readings"):
@@ -127,6 +131,8 @@ def boundary_inputs_table(name: str, generator: torch.nn.Module, judge: EditScor
                           else judge.value(reading, spec))
                 row[f"{spec.name} separability"] = separability(codes[:n], values[:n], spec)
             rows.append(row)
+    with atomic_path(kept_file) as tmp:
+        tmp.write_text(json.dumps({"many": many, "rows": rows}))
     return rows
 
 
@@ -147,7 +153,7 @@ def main() -> None:
     judge = EditScorer(classifier_on_data(64), held_out.images(slice(None)))
     rows = design_table(arms, args.budget, args.runs, judge, args.samples)
     best = max(rows, key=lambda row: row["smile separability"] + row["smile success at 1"])["arm"]
-    inputs = boundary_inputs_table(best, trained_arm(best, args.budget, args.runs)[0], judge, args.many)
+    inputs = boundary_inputs_table(best, args.budget, args.runs, judge, args.many)
     print(plot.text_table(rows, FORMATS))
     print(plot.text_table(inputs, FORMATS))
     command = f"python benchmarks/pggan_design.py --arms {args.arms} --budget {args.budget} --samples {args.samples}"

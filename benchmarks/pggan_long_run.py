@@ -1,58 +1,90 @@
-"""Does a design of the design table, trained long, beat the shipped generator (issue 48)?
-Both scored exactly as ``benchmarks/pggan_design.py`` scores its arms
-(``common.judge.gan_scores``, the same judge, samples and seed): the shipped generator (z
-into the generator, 10,000 steps) and the arm ``--arm`` (its options from
-``pggan_design.ARMS``; ``w-fast``: a 4-layer mapping network at learning-rate multiplier 0.1,
-``wide``: 64 and 32 channels at 32x32 and 64x64) trained by the long run's command, resumed
-from its checkpoint folder until it has all its steps. Prints one row each; the better one
-is for ``--save``.
+"""Do the designs of the design table, trained long, beat the shipped generator (issue 48)?
+Each scored exactly as ``benchmarks/pggan_design.py`` scores its arms
+(``common.judge.gan_scores``, the same judge, samples and seed): the shipped generator
+(the manifest's command) and each arm of ``--arms`` (its options from
+``pggan_design.ARMS``) trained by the long run's command, resumed from its checkpoint
+folder (``RUN_FOLDERS``, under the cache) until it has all its steps. An arm's scores are
+kept in its run folder, so a second call scores only what is new. Prints the table and
+writes it to ``docs/pggan_long_run.md``; the better generator is for ``--save``.
 
-    python benchmarks/pggan_long_run.py [--arm w-fast] [--run ~/.cache/fes/pggan-wfast] [--steps 10000] [--samples 20000]
-    python benchmarks/pggan_long_run.py --arm wide --run ~/.cache/fes/pggan-wide
+    python benchmarks/pggan_long_run.py [--arms w-fast,labelled-ac] [--steps 10000] [--samples 20000]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from common import face_data, plot
 from common.config import cache_dir
+from common.files import atomic_path
 from common.judge.gan_scores import edit_scores, read_samples
 from common.judge.scoreboard import EDITS, EditScorer
 from common.load_or_train import classifier_on_data
 from common.train.recipes import DataSpec, PGGANRecipe
-from common.weights.shipped import load_pggan
+from common.weights import read_manifest
+from common.weights.shipped import load_pggan, pggan_name
 
 from pggan_design import ARMS, FORMATS, SCORED     # a sibling script: benchmarks/ is on the path when run
 
+RUN_FOLDERS = {"w-fast": "pggan-wfast", "labelled-ac": "pggan-labelled"}   # else pggan-ARM
+DOC = Path(__file__).resolve().parent.parent / "docs" / "pggan_long_run.md"
 
-def long_run_recipe(arm: str, run: Path, steps: int) -> PGGANRecipe:
+
+def long_run_recipe(arm: str, steps: int) -> PGGANRecipe:
     """The long run's command as a recipe: the arm's options with ``--steps STEPS
     --phase-steps 700 --batch-size 32 --out RUN`` (the shipped generator's schedule)."""
+    run = cache_dir() / RUN_FOLDERS.get(arm, f"pggan-{arm}")
     return PGGANRecipe.from_options(steps=steps, phase_steps=700, batch_size=32, out=str(run), data=DataSpec(),
                                     **ARMS[arm][1])
 
 
+def scored(generator, judge: EditScorer, samples: int) -> dict:
+    """The design table's scores of ``generator`` on ``samples`` samples."""
+    codes, reading = read_samples(generator, judge, samples, seed=1)
+    scores = edit_scores(generator, judge, codes, reading, EDITS)
+    return {key: scores[key] for key in SCORED}
+
+
+def arm_row(arm: str, steps: int, judge: EditScorer, samples: int) -> dict:
+    """The long-run arm's row, trained (or resumed) first; kept in its run folder."""
+    recipe = long_run_recipe(arm, steps)
+    kept_file = Path(recipe.train.out) / "scores.json"
+    if kept_file.exists():
+        kept = json.loads(kept_file.read_text())
+        if (kept["steps"], kept["samples"]) == (steps, samples):
+            return kept["row"]
+    row = {"generator": f"`{arm}`, {steps} steps", "command": recipe.command(),
+           **scored(recipe.run().model, judge, samples)}
+    with atomic_path(kept_file) as tmp:
+        tmp.write_text(json.dumps({"steps": steps, "samples": samples, "row": row}))
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--arm", choices=list(ARMS), default="w-fast", help="the design trained long")
-    parser.add_argument("--run", type=Path, default=None, help="the long run's folder (default for w-fast: "
-                        "~/.cache/fes/pggan-wfast; else ~/.cache/fes/pggan-ARM)")
+    parser.add_argument("--arms", default="w-fast,labelled-ac", help=f"comma-separated, of {', '.join(ARMS)}")
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=20_000, help="samples scored per generator")
     args = parser.parse_args()
-    run = args.run or cache_dir() / ("pggan-wfast" if args.arm == "w-fast" else f"pggan-{args.arm}")
-    judge = EditScorer(classifier_on_data(64), face_data("test", n=2000, size=64, seed=0).images(slice(None)))
-    generators = {"shipped (z), 10000 steps": load_pggan(),
-                  f"{args.arm}, {args.steps} steps": long_run_recipe(args.arm, run, args.steps).run().model}
-    rows = []
-    for name, generator in generators.items():
-        codes, reading = read_samples(generator, judge, args.samples, seed=1)
-        scores = edit_scores(generator, judge, codes, reading, EDITS)
-        rows.append({"generator": name, **{key: scores[key] for key in SCORED}})
+    held_out = face_data("test", n=2000, size=64, seed=0)
+    judge = EditScorer(classifier_on_data(64), held_out.images(slice(None)))
+    shipped_command = read_manifest()[pggan_name()]["command"]
+    rows = [{"generator": "shipped", "command": shipped_command, **scored(load_pggan(), judge, args.samples)}]
+    print(plot.text_table(rows, FORMATS), flush=True)
+    for arm in args.arms.split(","):
+        rows.append(arm_row(arm, args.steps, judge, args.samples))
         print(plot.text_table(rows[-1:], FORMATS), flush=True)
     print(plot.text_table(rows, FORMATS))
+    command = f"python benchmarks/pggan_long_run.py --arms {args.arms} --steps {args.steps} --samples {args.samples}"
+    commands = "\n".join(f"- {row['generator']}: `{row['command']}`" for row in rows)
+    table = plot.markdown_table([{k: v for k, v in row.items() if k != "command"} for row in rows], FORMATS)
+    with atomic_path(DOC) as tmp:
+        tmp.write_text(f"# PGGAN designs trained long (issue 48)\n\nGenerated by `{command}`; "
+                       f"{held_out.describe()} as the judge's real faces; scored as the design table "
+                       f"(`docs/pggan_design.md`) scores its arms.\n\n{commands}\n\n{table}\n")
+    print(f"wrote {DOC}")
 
 
 if __name__ == "__main__":
