@@ -33,6 +33,7 @@ from common import face_data, plot
 from common.config import cache_dir
 from common.files import atomic_path
 from common.judge.gan_scores import edit_scores, probability_scores, read_samples, separability
+from common.train.loop import CHECKPOINT
 from common.train.recipes import DataSpec, PGGANRecipe
 from common.judge.scoreboard import EDITS, EditScorer
 from common.load_or_train import classifier_on_data
@@ -66,16 +67,29 @@ def arm_recipe(name: str, budget: int, runs: Path) -> PGGANRecipe:
                                     out=str(runs / name), data=DataSpec(), **ARMS[name][1])
 
 
+def finished_generator(recipe: PGGANRecipe) -> torch.nn.Module:
+    """The averaged generator of ``recipe``'s finished run, read from its checkpoint without
+    measuring it again (``recipe.run()`` would); a run short of its steps is refused."""
+    model = recipe.build()
+    path = Path(recipe.train.out) / CHECKPOINT
+    state = torch.load(path, weights_only=True, map_location="cpu")
+    if state["step"] != recipe.train.steps:
+        raise SystemExit(f"{path} is at step {state['step']} of {recipe.train.steps}: finish the run first "
+                         f"({recipe.command()} --out {recipe.train.out})")
+    model.load_state_dict(state["model"])
+    return recipe.shipped_module(model).eval()
+
+
 def trained_arm(name: str, budget: int, runs: Path) -> tuple[torch.nn.Module, float]:
     """The arm's averaged generator, trained (or resumed) to its steps, and the CPU seconds
     its training used in all (kept in the run folder across resumptions)."""
     recipe = arm_recipe(name, budget, runs)
     spent_file = runs / name / "cpu_seconds.json"
     kept = json.loads(spent_file.read_text()) if spent_file.exists() else {"cpu_seconds": 0.0, "steps": 0}
+    if kept["steps"] == recipe.train.steps:           # finished before: only reloaded, nothing to add
+        return finished_generator(recipe), kept["cpu_seconds"]
     start = time.process_time()
     generator = recipe.run().model
-    if kept["steps"] == recipe.train.steps:           # finished before: only reloaded, nothing to add
-        return generator, kept["cpu_seconds"]
     spent = kept["cpu_seconds"] + time.process_time() - start
     with atomic_path(spent_file) as tmp:
         tmp.write_text(json.dumps({"cpu_seconds": spent, "steps": recipe.train.steps}))

@@ -22,6 +22,11 @@ and the fake's labels to the generator's loss (AC-GAN, Odena et al. 2017). Eithe
 generator learns to draw the attribute along that axis of z. Sampling stays
 ``z ~ N(0, I)``: the generator and its loading are unchanged, and InterFaceGAN's boundary,
 fitted from samples and a classifier as always, should find the axis again.
+
+Generator and discriminator live in one module so that the project's single training loop
+(``common.train``) trains them: the generator's loss goes through a *detached copy* of the
+discriminator's parameters and the discriminator's loss through a detached fake, so one
+backward pass gives each network exactly its own gradient (simultaneous updates).
 """
 
 from __future__ import annotations
