@@ -24,6 +24,7 @@ from common.files import atomic_path
 from common.judge.metrics import success
 from common.judge.scoreboard import EDITS, EditScorer
 from common.load_or_train import classifier_on_data
+from common.train.recipes import PGGANRecipe
 
 from pggan_design import arm_recipe, finished_generator, trained_arm     # sibling scripts: benchmarks/ is on the path when run
 from pggan_long_run import long_run_recipe
@@ -50,6 +51,19 @@ def sweep_rows(name: str, generator: nn.Module, labels: tuple[str, ...], judge: 
     return rows
 
 
+def labelled_generators(args: argparse.Namespace, runs: Path) -> list[tuple[str, PGGANRecipe, nn.Module]]:
+    """(name, recipe, averaged generator) of each design arm in ``--arms`` and each finished
+    long run in ``--long``."""
+    found = []
+    for arm in filter(None, args.arms.split(",")):
+        recipe = arm_recipe(arm, args.budget, runs)
+        found.append((f"`{arm}`, {recipe.train.steps} steps", recipe, trained_arm(arm, args.budget, runs)[0].eval()))
+    for arm in filter(None, args.long.split(",")):
+        recipe = long_run_recipe(arm, args.steps)
+        found.append((f"`{arm}`, {args.steps} steps (long run)", recipe, finished_generator(recipe)))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--arms", default="labelled,labelled-ac", help="design-table arms with labelled axes")
@@ -61,13 +75,8 @@ def main() -> None:
     held_out = face_data("test", n=2000, size=64, seed=0)
     judge = EditScorer(classifier_on_data(64), held_out.images(slice(None)))
     runs = cache_dir() / "pggan-design"
-    generators = [(f"`{arm}`, {arm_recipe(arm, args.budget, runs).train.steps} steps",
-                   arm_recipe(arm, args.budget, runs).latent_labels, trained_arm(arm, args.budget, runs)[0])
-                  for arm in filter(None, args.arms.split(","))]
-    generators += [(f"`{arm}`, {args.steps} steps (long run)", long_run_recipe(arm, args.steps).latent_labels,
-                    finished_generator(long_run_recipe(arm, args.steps))) for arm in filter(None, args.long.split(","))]
-    rows = [row for name, labels, generator in generators
-            for row in sweep_rows(name, generator.eval(), labels, judge, args.latents)]
+    rows = [row for name, recipe, generator in labelled_generators(args, runs)
+            for row in sweep_rows(name, generator, recipe.latent_labels, judge, args.latents)]
     print(plot.text_table(rows))
     long_arms = f" --long {args.long}" if args.long else ""
     command = f"python benchmarks/pggan_axis_sweep.py --arms {args.arms}{long_arms} --latents {args.latents}"

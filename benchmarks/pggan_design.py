@@ -24,8 +24,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -101,22 +102,36 @@ SCORED = ("smile separability", "narrow eyes separability", "pose separability",
           "edited FD ratio", "frechet")
 
 
+def kept(path: Path, settings: dict, field: str, make: Callable[[], Any]) -> Any:
+    """``make()``, kept in the JSON file ``path`` as ``field`` beside ``settings``: read back
+    instead of made again when the file was written with the same settings."""
+    if path.exists():
+        stored = json.loads(path.read_text())
+        if all(stored.get(key) == value for key, value in settings.items()):
+            return stored[field]
+    value = make()
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps({**settings, field: value}))
+    return value
+
+
+def scored(generator: torch.nn.Module, judge: EditScorer, samples: int) -> dict[str, float]:
+    """The design table's scores (``SCORED``) of ``generator`` on ``samples`` seeded samples."""
+    codes, reading = read_samples(generator, judge, samples, seed=1)
+    scores = edit_scores(generator, judge, codes, reading, EDITS)
+    return {key: scores[key] for key in SCORED}
+
+
 def arm_row(name: str, budget: int, runs: Path, judge: EditScorer, samples: int) -> dict:
     """The arm's row of scores: trained (or resumed) and scored on ``samples`` samples, or
     read back from its run folder when that run was already scored so."""
-    scores_file = runs / name / "scores.json"
     steps = arm_recipe(name, budget, runs).train.steps
-    if scores_file.exists():
-        kept = json.loads(scores_file.read_text())
-        if kept["steps"] == steps and kept["samples"] == samples:
-            return kept["row"]
-    generator, spent = trained_arm(name, budget, runs)
-    codes, reading = read_samples(generator, judge, samples, seed=1)
-    scores = edit_scores(generator, judge, codes, reading, EDITS)
-    row = {"arm": name, "steps": steps, "CPU min": spent / 60, **{key: scores[key] for key in SCORED}}
-    with atomic_path(scores_file) as tmp:
-        tmp.write_text(json.dumps({"steps": steps, "samples": samples, "row": row}))
-    return row
+
+    def make() -> dict:
+        generator, spent = trained_arm(name, budget, runs)
+        return {"arm": name, "steps": steps, "CPU min": spent / 60, **scored(generator, judge, samples)}
+
+    return kept(runs / name / "scores.json", {"steps": steps, "samples": samples}, "row", make)
 
 
 def design_table(arms: list[str], budget: int, runs: Path, judge: EditScorer, samples: int) -> list[dict]:
@@ -132,22 +147,20 @@ def boundary_inputs_table(name: str, budget: int, runs: Path, judge: EditScorer,
     """The SVM's separability on the arm ``name``'s generator with probabilities or factor
     readings, on 10,000 samples or ``many``; read back from its run folder when that table
     was already made on as many samples."""
-    kept_file = runs / name / "inputs.json"
-    if kept_file.exists() and json.loads(kept_file.read_text())["many"] == many:
-        return json.loads(kept_file.read_text())["rows"]
-    codes, reading = read_samples(trained_arm(name, budget, runs)[0], judge, many, seed=1)
-    rows = []
-    for n in sorted({min(10_000, many), many}):
-        for kind in ("probabilities", "factor readings"):
-            row = {"arm": name, "samples": n, "scores": kind}
-            for spec in EDITS:
-                values = (probability_scores(judge, reading, spec) if kind == "probabilities"
-                          else judge.value(reading, spec))
-                row[f"{spec.name} separability"] = separability(codes[:n], values[:n], spec)
-            rows.append(row)
-    with atomic_path(kept_file) as tmp:
-        tmp.write_text(json.dumps({"many": many, "rows": rows}))
-    return rows
+    def make() -> list[dict]:
+        codes, reading = read_samples(trained_arm(name, budget, runs)[0], judge, many, seed=1)
+        rows = []
+        for n in sorted({min(10_000, many), many}):
+            for kind in ("probabilities", "factor readings"):
+                row = {"arm": name, "samples": n, "scores": kind}
+                for spec in EDITS:
+                    values = (probability_scores(judge, reading, spec) if kind == "probabilities"
+                              else judge.value(reading, spec))
+                    row[f"{spec.name} separability"] = separability(codes[:n], values[:n], spec)
+                rows.append(row)
+        return rows
+
+    return kept(runs / name / "inputs.json", {"many": many}, "rows", make)
 
 
 FORMATS = {"CPU": ".0f", "smile": ".0%", "narrow": ".0%", "pose": ".0%", "identity": ".3f", "edited": ".2f",

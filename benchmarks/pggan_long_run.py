@@ -13,20 +13,18 @@ writes it to ``docs/pggan_long_run.md``; the better generator is for ``--save``.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from common import face_data, plot
 from common.config import cache_dir
 from common.files import atomic_path
-from common.judge.gan_scores import edit_scores, read_samples
-from common.judge.scoreboard import EDITS, EditScorer
+from common.judge.scoreboard import EditScorer
 from common.load_or_train import classifier_on_data
 from common.train.recipes import DataSpec, PGGANRecipe
 from common.weights import read_manifest
 from common.weights.shipped import load_pggan, pggan_name
 
-from pggan_design import ARMS, FORMATS, SCORED     # a sibling script: benchmarks/ is on the path when run
+from pggan_design import ARMS, FORMATS, kept, scored     # a sibling script: benchmarks/ is on the path when run
 
 RUN_FOLDERS = {"w-fast": "pggan-wfast", "labelled-ac": "pggan-labelled"}   # else pggan-ARM
 DOC = Path(__file__).resolve().parent.parent / "docs" / "pggan_long_run.md"
@@ -40,26 +38,15 @@ def long_run_recipe(arm: str, steps: int) -> PGGANRecipe:
                                     **ARMS[arm][1])
 
 
-def scored(generator, judge: EditScorer, samples: int) -> dict:
-    """The design table's scores of ``generator`` on ``samples`` samples."""
-    codes, reading = read_samples(generator, judge, samples, seed=1)
-    scores = edit_scores(generator, judge, codes, reading, EDITS)
-    return {key: scores[key] for key in SCORED}
-
-
 def arm_row(arm: str, steps: int, judge: EditScorer, samples: int) -> dict:
     """The long-run arm's row, trained (or resumed) first; kept in its run folder."""
     recipe = long_run_recipe(arm, steps)
-    kept_file = Path(recipe.train.out) / "scores.json"
-    if kept_file.exists():
-        kept = json.loads(kept_file.read_text())
-        if (kept["steps"], kept["samples"]) == (steps, samples):
-            return kept["row"]
-    row = {"generator": f"`{arm}`, {steps} steps", "command": recipe.command(),
-           **scored(recipe.run().model, judge, samples)}
-    with atomic_path(kept_file) as tmp:
-        tmp.write_text(json.dumps({"steps": steps, "samples": samples, "row": row}))
-    return row
+
+    def make() -> dict:
+        return {"generator": f"`{arm}`, {steps} steps", "command": recipe.command(),
+                **scored(recipe.run().model, judge, samples)}
+
+    return kept(Path(recipe.train.out) / "scores.json", {"steps": steps, "samples": samples}, "row", make)
 
 
 def main() -> None:

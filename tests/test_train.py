@@ -223,9 +223,9 @@ def test_the_r1_weight_goes_from_the_command_line_to_the_discriminator_loss_and_
 
 def test_latent_labels_go_from_the_command_line_to_the_thresholds_and_the_manifest():
     """``--latent-labels`` names the attributes z's first axes carry (``--label-loss`` how they
-    are taught): both are recorded in the train block and the command, comes back from the manifest's blocks, sets each axis's
-    threshold from the training faces' share of the attribute, and an unknown name is
-    refused with the list of the data's attributes."""
+    are taught): both are recorded in the train block and the command and come back from the
+    manifest's blocks; ``prepare`` sets each axis's threshold from the training faces' share
+    of the attribute; an unknown name is refused with the list of the data's attributes."""
     from common.train.__main__ import build_parser, recipe_from_arguments
     from common.train.recipes import PGGANRecipe, RecipeError
 
