@@ -115,6 +115,11 @@ def kept(path: Path, settings: dict, field: str, make: Callable[[], Any]) -> Any
     return value
 
 
+def all_kept(folder: Path, field: str) -> list[Any]:
+    """The ``field`` of every JSON file ``kept`` wrote in ``folder``, in the order of their names."""
+    return [json.loads(path.read_text())[field] for path in sorted(folder.glob("*.json"))]
+
+
 def scored(generator: torch.nn.Module, judge: EditScorer, samples: int) -> dict[str, float]:
     """The design table's scores (``SCORED``) of ``generator`` on ``samples`` seeded samples."""
     codes, reading = read_samples(generator, judge, samples, seed=1)

@@ -15,7 +15,6 @@ for ``--save``.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from common import face_data, plot
@@ -27,7 +26,7 @@ from common.train.recipes import DataSpec, PGGANRecipe
 from common.weights import read_manifest
 from common.weights.shipped import load_pggan, pggan_name
 
-from pggan_design import ARMS, FORMATS, kept, scored     # a sibling script: benchmarks/ is on the path when run
+from pggan_design import ARMS, FORMATS, all_kept, kept, scored     # a sibling script: benchmarks/ is on the path when run
 
 RUN_FOLDERS = {"w-fast": "pggan-wfast", "labelled-ac": "pggan-labelled"}   # else pggan-ARM
 DOC = Path(__file__).resolve().parent.parent / "docs" / "pggan_long_run.md"
@@ -53,11 +52,6 @@ def arm_row(arm: str, steps: int, judge: EditScorer, samples: int) -> dict:
     return kept(KEPT_ROWS / f"{arm}.json", {"steps": steps, "samples": samples}, "row", make)
 
 
-def earlier_rows(skip: list[str]) -> list[dict]:
-    """The kept rows of the long runs not in ``skip``, by arm name."""
-    return [json.loads(path.read_text())["row"] for path in sorted(KEPT_ROWS.glob("*.json")) if path.stem not in skip]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--arms", default="w-fast,labelled-ac", help=f"comma-separated, of {', '.join(ARMS)}")
@@ -69,11 +63,9 @@ def main() -> None:
     shipped_command = read_manifest()[pggan_name()]["command"]
     rows = [{"generator": "shipped", "command": shipped_command, **scored(load_pggan(), judge, args.samples)}]
     print(plot.text_table(rows, FORMATS), flush=True)
-    arms = args.arms.split(",")
-    rows += earlier_rows(arms)
-    for arm in arms:
-        rows.append(arm_row(arm, args.steps, judge, args.samples))
-        print(plot.text_table(rows[-1:], FORMATS), flush=True)
+    for arm in args.arms.split(","):
+        print(plot.text_table([arm_row(arm, args.steps, judge, args.samples)], FORMATS), flush=True)
+    rows += all_kept(KEPT_ROWS, "row")
     print(plot.text_table(rows, FORMATS))
     command = f"python benchmarks/pggan_long_run.py --arms {args.arms} --steps {args.steps} --samples {args.samples}"
     commands = "\n".join(f"- {row['generator']}: `{row['command']}`" for row in rows)
