@@ -128,12 +128,21 @@ def glow_on_data(image_size: int = 64, conditional: bool = False) -> nn.Module:
                     f"{stem}_celeba{image_size}.safetensors", image_size=image_size, conditional=conditional)
 
 
+def shipped_pggan_labels() -> dict:
+    """The labelled latent axes of the shipped SynthFaces generator as recipe options
+    (``latent_labels``, ``label_loss``; none for one trained without them)."""
+    train = read_manifest().get(pggan_name("synth"), {}).get("train", {})
+    return {"latent_labels": tuple(train["latent_labels"]), "label_loss": train["label_loss"]} \
+        if "latent_labels" in train else {}
+
+
 def pggan_on_data() -> nn.Module:
     """The progressive GAN's generator for the current data (64x64); where an encoder was
     trained for it (``python -m common.train encoder --save``), its ``encode`` starts from
-    the encoder's answer and refines it with the classifier's perceptual term."""
+    the encoder's answer and refines it with the classifier's perceptual term. A CelebA
+    generator trained here follows the shipped SynthFaces generator's design (its labelled axes)."""
     classifier = classifier_on_data()   # its samples are measured in the CelebA classifier's features
-    generator = _on_data("pggan", load_pggan, pggan_name("celeba"))
+    generator = _on_data("pggan", load_pggan, pggan_name("celeba"), **shipped_pggan_labels())
     data = "celeba" if using_celeba() else "synth"
     if encoder_name(data) not in read_manifest():
         return generator                # no encoder: encode optimises from the best random sample

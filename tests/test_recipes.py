@@ -203,3 +203,32 @@ def test_each_training_default_lives_in_its_recipe(monkeypatch):
     monkeypatch.setenv("FES_QUICK", "1")
     trained._loaded("pggan", no_shipped, "pggan_celeba64.safetensors")
     assert asked == {"steps": PGGANRecipe.notebook_steps[1], "batch": PGGANRecipe.notebook_batch}
+
+
+def test_a_celeba_generator_trained_by_the_notebooks_has_the_shipped_generators_labelled_axes(monkeypatch):
+    """``pggan_on_data`` on CelebA trains the design that ships on SynthFaces: the manifest's
+    labelled axes reach the recipe; a generator shipped without them asks for none."""
+    from common import load_or_train as trained
+
+    shipped_train = {"latent_labels": ["Smiling", "Narrow_Eyes"], "label_loss": "classifier"}
+    manifests = {None: {"pggan_synth64.safetensors": {"train": shipped_train}}}
+    monkeypatch.setattr(trained, "read_manifest", lambda folder=None: manifests.get(folder, {}))
+    monkeypatch.setattr(trained, "using_celeba", lambda: True)
+    monkeypatch.setattr(trained, "models_folder", lambda: Path("/nonexistent"))
+    monkeypatch.setattr(trained, "celeba_limit", lambda: 10)
+    monkeypatch.setattr(trained.DataSpec, "current", classmethod(lambda cls, **kw: cls()))
+    trained_recipes = []
+    monkeypatch.setattr(PGGANRecipe, "run", lambda self, **kw: trained_recipes.append(self))
+
+    def no_shipped(**where):
+        if "folder" not in where:
+            raise trained.WeightsError("none shipped")
+        return torch.nn.Linear(1, 1)
+
+    trained._loaded("pggan", no_shipped, "pggan_celeba64.safetensors", **trained.shipped_pggan_labels())
+    assert trained_recipes[-1].latent_labels == ("Smiling", "Narrow_Eyes")
+    assert trained_recipes[-1].label_loss == "classifier"
+    assert "--latent-labels Smiling,Narrow_Eyes" in trained_recipes[-1].command()
+    manifests[None]["pggan_synth64.safetensors"]["train"] = {"loss": "logistic"}
+    trained._loaded("pggan", no_shipped, "pggan_celeba64.safetensors", **trained.shipped_pggan_labels())
+    assert trained_recipes[-1].latent_labels == ()
