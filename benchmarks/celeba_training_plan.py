@@ -40,7 +40,9 @@ class Recipe:
 
 
 def _gan() -> tuple[nn.Module, Callable]:
-    return ProgressiveGAN(SYNTH_PGGAN, phase_steps=1), progressive_gan_loss
+    """The shipped design: z's first two axes carry Smiling and Narrow_Eyes (auxiliary classifier)."""
+    labelled = tuple(CELEBA_ATTRIBUTES.index(name) for name in ("Smiling", "Narrow_Eyes"))
+    return ProgressiveGAN(SYNTH_PGGAN, phase_steps=1, latent_labels=labelled, label_loss="classifier"), progressive_gan_loss
 
 
 PLAN = (
@@ -52,8 +54,9 @@ PLAN = (
            lambda: (VAE(VAEConfig(kind="vanilla")), DFCLoss(VGGFeatures(VGG_LAYER_SETS["vgg345"], pretrained=False)))),
     Recipe("python -m common.train glow --image-size 64 --data celeba --celeba-root celeba --batch-size 32 --steps 50000 --save",
            50000, 32, 64, lambda: (Glow(GlowConfig(image_size=64)), glow_loss)),
-    Recipe("python -m common.train pggan --data celeba --celeba-root celeba --steps 60000 --phase-steps 6000 --save",
-           60000, 64, 64, _gan, gan=True),
+    Recipe("python -m common.train pggan --data celeba --celeba-root celeba --latent-labels Smiling,Narrow_Eyes --label-loss classifier "
+           "--steps 60000 --phase-steps 6000 --save",
+           60000, 64, 64, _gan, labels=True, gan=True),
 )
 
 
