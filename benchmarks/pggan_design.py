@@ -91,12 +91,12 @@ def trained_arm(name: str, budget: int, runs: Path) -> tuple[torch.nn.Module, fl
     its training used in all (kept in the run folder across resumptions)."""
     recipe = arm_recipe(name, budget, runs)
     spent_file = runs / name / "cpu_seconds.json"
-    kept = json.loads(spent_file.read_text()) if spent_file.exists() else {"cpu_seconds": 0.0, "steps": 0}
-    if kept["steps"] == recipe.train.steps:           # finished before: only reloaded, nothing to add
-        return finished_generator(recipe), kept["cpu_seconds"]
+    so_far = json.loads(spent_file.read_text()) if spent_file.exists() else {"cpu_seconds": 0.0, "steps": 0}
+    if so_far["steps"] == recipe.train.steps:         # finished before: only reloaded, nothing to add
+        return finished_generator(recipe), so_far["cpu_seconds"]
     start = time.process_time()
     generator = recipe.run().model
-    spent = kept["cpu_seconds"] + time.process_time() - start
+    spent = so_far["cpu_seconds"] + time.process_time() - start
     with atomic_path(spent_file) as tmp:
         tmp.write_text(json.dumps({"cpu_seconds": spent, "steps": recipe.train.steps}))
     return generator, spent

@@ -22,7 +22,7 @@ from .judge.classifier import load_classifier
 from .models.dfc import FeatureNetworkError
 from .models.pggan import EncoderInversion
 from .train import History, read_history
-from .train.recipes import RECIPES, DataSpec, classifier_features, feature_network
+from .train.recipes import RECIPES, DataSpec, classifier_features, feature_network, shipped_recipe
 from .weights import WeightsError, history_path, read_manifest, weights_dir
 from .weights.shipped import (StaleEncoderError, encoder_name, load_glow, load_pggan, load_pggan_encoder, load_vae,
                               pggan_name)
@@ -129,11 +129,14 @@ def glow_on_data(image_size: int = 64, conditional: bool = False) -> nn.Module:
 
 
 def shipped_pggan_labels() -> dict:
-    """The labelled latent axes of the shipped SynthFaces generator as recipe options
-    (``latent_labels``, ``label_loss``; none for one trained without them)."""
-    train = read_manifest().get(pggan_name("synth"), {}).get("train", {})
-    return {"latent_labels": tuple(train["latent_labels"]), "label_loss": train["label_loss"]} \
-        if "latent_labels" in train else {}
+    """The labelled latent axes of the shipped SynthFaces generator (its recipe, as the
+    manifest records it) as recipe options: ``latent_labels`` and ``label_loss``, or none for
+    a generator trained without them or not recorded."""
+    try:
+        shipped = shipped_recipe(pggan_name("synth"))
+    except WeightsError:
+        return {}
+    return {"latent_labels": shipped.latent_labels, "label_loss": shipped.label_loss} if shipped.latent_labels else {}
 
 
 def pggan_on_data() -> nn.Module:

@@ -210,9 +210,15 @@ def test_a_celeba_generator_trained_by_the_notebooks_has_the_shipped_generators_
     labelled axes reach the recipe; a generator shipped without them asks for none."""
     from common import load_or_train as trained
 
-    shipped_train = {"latent_labels": ["Smiling", "Narrow_Eyes"], "label_loss": "classifier"}
-    manifests = {None: {"pggan_synth64.safetensors": {"train": shipped_train}}}
-    monkeypatch.setattr(trained, "read_manifest", lambda folder=None: manifests.get(folder, {}))
+    from common.train.recipes import shipped as shipped_recipes
+
+    def entry(**labels) -> dict:      # a shipped generator's manifest entry, as a run writes it
+        recipe = PGGANRecipe.from_options(steps=4, batch_size=4, **labels)
+        return {"command": recipe.command(), "model": recipe.model_block(), "train": recipe.train_block()}
+
+    shipped = {"pggan_synth64.safetensors": entry(latent_labels=("Smiling", "Narrow_Eyes"), label_loss="classifier")}
+    monkeypatch.setattr(shipped_recipes, "read_manifest", lambda folder=None: shipped)
+    monkeypatch.setattr(trained, "read_manifest", lambda folder=None: {})
     monkeypatch.setattr(trained, "using_celeba", lambda: True)
     monkeypatch.setattr(trained, "models_folder", lambda: Path("/nonexistent"))
     monkeypatch.setattr(trained, "celeba_limit", lambda: 10)
@@ -229,6 +235,6 @@ def test_a_celeba_generator_trained_by_the_notebooks_has_the_shipped_generators_
     assert trained_recipes[-1].latent_labels == ("Smiling", "Narrow_Eyes")
     assert trained_recipes[-1].label_loss == "classifier"
     assert "--latent-labels Smiling,Narrow_Eyes" in trained_recipes[-1].command()
-    manifests[None]["pggan_synth64.safetensors"]["train"] = {"loss": "logistic"}
+    shipped["pggan_synth64.safetensors"] = entry()
     trained._loaded("pggan", no_shipped, "pggan_celeba64.safetensors", **trained.shipped_pggan_labels())
     assert trained_recipes[-1].latent_labels == ()
