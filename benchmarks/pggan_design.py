@@ -60,6 +60,10 @@ ARMS = {
     "labelled-4": ("labelled-ac with Male and Young on z's next two axes, each at its data frequency (the "
                    "attributes the labelled-ac long run drew furthest from the data's)",
                    {"latent_labels": ("Smiling", "Narrow_Eyes", "Male", "Young"), "label_loss": "classifier"}, 1.0),
+    "taught": ("labelled-ac whose generator first redraws the shipped VAE's faces, the VAE's latent turned so that "
+               "its smile and narrow-eyes directions lie along z's first two axes (an L1 anchor of weight 10 "
+               "fading to 0 over the first half of the run)",
+               {"latent_labels": ("Smiling", "Narrow_Eyes"), "label_loss": "classifier", "teacher": "vae"}, 1.0),
 }
 BATCH = 32
 DOC = Path(__file__).resolve().parent.parent / "docs" / "pggan_design.md"

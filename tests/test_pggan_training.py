@@ -7,8 +7,8 @@ import torch
 from common.data import SynthFaces
 from common.judge.metrics import frechet_distance
 from common.models.pggan import PGGANConfig
-from common.train.progressive_gan import (Discriminator, ProgressiveGAN, generator_samples, progressive_gan_loss,
-                                          progressive_lod)
+from common.train.progressive_gan import (Discriminator, ProgressiveGAN, Teacher, generator_samples,
+                                          progressive_gan_loss, progressive_lod, teacher_rotation)
 from common.train import TrainConfig, train
 
 
@@ -197,3 +197,65 @@ def test_with_the_classifier_loss_the_generator_learns_to_draw_the_label_along_i
     assert after >= 0.95 and after > before, (before, after)
     with pytest.raises(ValueError, match="label_loss must be one of projection, classifier"):
         ProgressiveGAN(PGGANConfig(latent_dim=8, resolution=8, channels=(8, 8)), phase_steps=1, label_loss="hinge")
+
+
+def test_the_teacher_rotation_turns_its_attribute_directions_onto_the_first_axes_and_keeps_the_prior():
+    """``teacher_rotation`` is orthogonal (so ``Q z`` of a standard normal z is standard
+    normal), its first column is the codes' mean difference for the first attribute and its
+    second the second's, made orthogonal to the first; the rest is a seeded completion."""
+    generator = torch.Generator().manual_seed(0)
+    codes = torch.randn(4000, 12, generator=generator)
+    first, second = codes[:, 3] > 0.5, codes[:, 3] + codes[:, 7] > 0.0      # second leans on the first's axis
+    rotation = teacher_rotation(codes, torch.stack([first, second], 1).float())
+    assert rotation.shape == (12, 12)
+    torch.testing.assert_close(rotation.T @ rotation, torch.eye(12), atol=1e-5, rtol=0)
+    along_first = codes[first].mean(0) - codes[~first].mean(0)
+    assert float(rotation[:, 0] @ along_first / along_first.norm()) == pytest.approx(1.0, abs=1e-5)
+    assert float(rotation[:, 1].abs().argmax()) == 7                         # what is left of the second: axis 7
+    torch.testing.assert_close(rotation, teacher_rotation(codes, torch.stack([first, second], 1).float()))
+
+
+class LinearTeacher(torch.nn.Module):
+    """A fixed decoder ``z [N,D] -> [N,3,8,8]``: ``tanh`` of a seeded linear map."""
+
+    def __init__(self, latent_dim: int) -> None:
+        super().__init__()
+        self.map = torch.nn.Linear(latent_dim, 3 * 8 * 8)
+        torch.nn.init.normal_(self.map.weight, std=0.15, generator=torch.Generator().manual_seed(0))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.map(z)).view(-1, 3, 8, 8)
+
+
+def test_the_teachers_anchor_pulls_the_generator_toward_its_faces_and_fades_to_nothing():
+    """With a teacher of weight 10, 150 steps of the generator's loss bring its faces near the
+    teacher's for fresh latents (their L1 distance falls by more than half; seed 0: 0.92 ->
+    0.40); the anchor's weight falls linearly to 0 at the teacher's steps, after which the
+    generator's loss is the GAN's alone."""
+    torch.manual_seed(0)
+    gan = ProgressiveGAN(PGGANConfig(latent_dim=16, resolution=8, channels=(16, 16)), phase_steps=1)
+    teacher = Teacher(LinearTeacher(16), torch.linalg.qr(torch.randn(16, 16))[0], weight=10.0, steps=400)
+    assert (teacher.weight_at(0), teacher.weight_at(200), teacher.weight_at(400), teacher.weight_at(900)) == (10.0, 5.0, 0.0, 0.0)
+    z = torch.randn(256, 16)
+
+    def distance() -> float:
+        gan.generator.lod.fill_(0.0)
+        with torch.no_grad():
+            return float((gan.generator.generate(z) - teacher.images(z)).abs().mean())
+
+    before = distance()
+    drawing = torch.optim.Adam(gan.generator.parameters(), lr=2e-3, betas=(0.0, 0.99))
+    real = torch.rand(32, 3, 8, 8) * 2 - 1
+    for step in range(150):
+        g_loss = gan(real, step=10, teacher=teacher)[1]                  # step 10: full resolution
+        drawing.zero_grad()
+        g_loss.backward()
+        drawing.step()
+    assert distance() < 0.5 * before, (before, distance())
+    torch.manual_seed(3)
+    alone = gan(real, step=500)[1]
+    torch.manual_seed(3)
+    faded = gan(real, step=500, teacher=teacher)
+    assert float(faded[1]) == pytest.approx(float(alone)) and "teacher_l1" in faded[2]
+    with pytest.raises(ValueError, match="a teacher needs steps >= 1 and a positive weight"):
+        Teacher(LinearTeacher(16), torch.eye(16), weight=0.0, steps=10)

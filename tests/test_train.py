@@ -250,6 +250,31 @@ def test_latent_labels_go_from_the_command_line_to_the_thresholds_and_the_manife
         PGGANRecipe.from_options(steps=4, latent_labels=("Smiling", "Frowning"))
 
 
+def test_a_teacher_goes_from_the_command_line_to_the_manifest_and_back():
+    """``--teacher vae`` (with its weight and the steps of its fade, by default half the run)
+    is recorded in the train block and the command and comes back from the manifest's
+    blocks; a run without one records nothing of it; an unknown teacher or a size the VAE
+    does not draw is refused."""
+    from common.train.__main__ import build_parser, recipe_from_arguments
+    from common.train.recipes import PGGANRecipe, RecipeError
+
+    recipe = recipe_from_arguments(build_parser().parse_args(
+        ["pggan", "--steps", "40", "--latent-labels", "Smiling", "--label-loss", "classifier", "--teacher", "vae",
+         "--teacher-weight", "5"]))
+    assert (recipe.teacher, recipe.teacher_weight, recipe.teacher_steps) == ("vae", 5.0, 20)
+    assert {key: recipe.train_block()[key] for key in ("teacher", "teacher_weight", "teacher_steps")} == {
+        "teacher": "vae", "teacher_weight": 5.0, "teacher_steps": 20}
+    assert "--teacher vae --teacher-weight 5 --teacher-steps 20" in recipe.command()
+    rebuilt = PGGANRecipe.from_blocks(recipe.model_block(), recipe.train_block(), steps=40)
+    assert (rebuilt.teacher, rebuilt.teacher_weight, rebuilt.teacher_steps) == ("vae", 5.0, 20)
+    plain = PGGANRecipe.from_options(steps=40)
+    assert "teacher" not in plain.train_block() and "--teacher" not in plain.command()
+    with pytest.raises(RecipeError, match="--teacher vae: the shipped VAE draws 64x64 faces, not 32x32"):
+        PGGANRecipe.from_options(steps=4, image_size=32, teacher="vae")
+    with pytest.raises(RecipeError, match="--teacher glow: choose among vae"):
+        PGGANRecipe.from_options(steps=4, teacher="glow")
+
+
 def test_a_run_says_how_long_the_rest_will_take_after_timing_its_first_steps(tmp_path, capsys):
     from common.config import device_name
     from common.train.loop import FORECAST_STEPS, forecast

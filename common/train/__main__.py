@@ -33,6 +33,7 @@ from ..config import SettingError
 from ..files import FolderError, WriteError
 from ..models.pggan import MAPPING_LR_MULTIPLIER
 from .progressive_gan import LABEL_LOSSES, R1_WEIGHT
+from .recipes.pggan import TEACHER_WEIGHT, TEACHERS
 from ..models.vae import KINDS, UPSAMPLING
 from .recipes import RECIPES, DataSpec, Recipe, RecipeError
 from ..weights import WeightsError, weights_dir
@@ -81,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="pggan with --latent-labels: how the discriminator teaches them: projection (its score "
                              "of an image with its labels) or classifier (AC-GAN: an auxiliary attribute classifier "
                              "whose cross-entropy on the fakes' labels the generator lowers)")
+    parser.add_argument("--teacher", choices=TEACHERS, default="",
+                        help="pggan: a trained decoder whose faces the generator first redraws, its latent turned so "
+                             "that the labelled attributes lie along their axes (vae: the shipped VAE of the data)")
+    parser.add_argument("--teacher-weight", type=positive_number, default=TEACHER_WEIGHT,
+                        help=f"pggan with --teacher: weight of its L1 anchor, fading to 0 (default {TEACHER_WEIGHT:g})")
+    parser.add_argument("--teacher-steps", type=whole_number(1), default=None,
+                        help="pggan with --teacher: steps over which the anchor fades (default half the run)")
     parser.add_argument("--width", type=whole_number(4), default=None,
                         help="encoder: channels of its first convolution (default 32)")
     parser.add_argument("--gan-loss", choices=("logistic", "wgan-gp"), default="logistic", help="pggan's loss")
@@ -117,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind", "channels", "upsample"),
                  "dfc": ("features", "channels"),
                  "glow": ("image_size", "coupling", "top_size", "conditional"), "pggan": ("image_size", "phase_steps", "gan_loss", "r1_weight", "channels",
-                                   "mapping_layers", "mapping_lr", "latent_labels", "label_loss"),
+                                   "mapping_layers", "mapping_lr", "latent_labels", "label_loss", "teacher",
+                                   "teacher_weight", "teacher_steps"),
                  "encoder": ("width",)}
 
 

@@ -23,6 +23,14 @@ generator learns to draw the attribute along that axis of z. Sampling stays
 ``z ~ N(0, I)``: the generator and its loading are unchanged, and InterFaceGAN's boundary,
 fitted from samples and a classifier as always, should find the axis again.
 
+*A teacher* (``Teacher``): a trained decoder that draws faces from the same prior (the
+shipped VAE's), its latent turned so that its attribute directions lie along the labelled
+axes. For its first ``steps`` the generator's loss adds an anchor that fades linearly to
+zero, ``lambda_t (1 - step / steps) |G(z) - T(Qz)|_1``, so the generator starts by redrawing
+faces a trained model already draws, with their expressions along the right axes, and the
+adversarial loss then sharpens them (knowledge distillation of a generator, Aguinaldo et al.
+2019, arXiv 1902.00159, here as a start rather than a compression).
+
 Generator and discriminator live in one module so that the project's single training loop
 (``common.train``) trains them: the generator's loss goes through a *detached copy* of the
 discriminator's parameters and the discriminator's loss through a detached fake, so one
@@ -40,6 +48,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from ..arithmetic import decode_faces
+from ..direction import mean_difference
 from ..data.synthfaces import SynthFaces
 from ..judge.metrics import classifier_frechet
 from .loop import gradient_scale
@@ -49,6 +58,41 @@ GP_WEIGHT = 10.0
 DRIFT = 0.001
 R1_WEIGHT = 10.0
 LABEL_LOSSES = ("projection", "classifier")
+
+
+class Teacher:
+    """The teacher of the module's docstring: ``decoder.decode`` of ``rotation [D,D] @ z``
+    (the columns of ``rotation`` are the teacher's directions of z's axes), anchored with
+    weight ``weight`` fading to zero at ``steps``."""
+
+    def __init__(self, decoder: nn.Module, rotation: Tensor, weight: float, steps: int) -> None:
+        if steps < 1 or weight <= 0:
+            raise ValueError(f"a teacher needs steps >= 1 and a positive weight, got {steps} and {weight}")
+        self.decoder, self.rotation = decoder.eval().requires_grad_(False), rotation
+        self.weight, self.steps = weight, steps
+
+    def weight_at(self, step: int) -> float:
+        """``lambda_t (1 - step / steps)``, zero from ``steps`` on."""
+        return self.weight * max(0.0, 1.0 - step / self.steps)
+
+    @torch.no_grad()
+    def images(self, z: Tensor) -> Tensor:
+        """``[N,3,R,R]``: the teacher's faces of latents ``z [N,D]``."""
+        decoder = self.decoder.to(z.device)
+        return decoder.decode(z @ self.rotation.to(z).T)
+
+
+def teacher_rotation(codes: Tensor, attributes: Tensor, seed: int = 0) -> Tensor:
+    """``[D,D]`` orthogonal: its first columns the teacher's attribute directions, the mean
+    difference of the teacher's ``codes [N,D]`` of faces with and without each of the
+    ``attributes [N,k]`` (0/1), made orthogonal in turn (Gram-Schmidt); the others a seeded
+    random completion. ``rotation @ z`` of ``z ~ N(0, I)`` is again ``N(0, I)``."""
+    columns = [mean_difference(f"attribute {k}", codes, attributes[:, k]).vector for k in range(attributes.shape[1])]
+    directions = torch.stack(columns, dim=1) if columns else codes.new_zeros(codes.shape[1], 0)     # [D, k]
+    generator = torch.Generator().manual_seed(seed)
+    filler = torch.randn(codes.shape[1], codes.shape[1] - attributes.shape[1], generator=generator, dtype=codes.dtype)
+    q, r = torch.linalg.qr(torch.cat([directions, filler], dim=1))
+    return q * torch.sign(torch.diagonal(r))[None]     # column k keeps direction k's sign
 
 
 def progressive_lod(step: int, phase_steps: int, levels: int) -> float:
@@ -158,9 +202,11 @@ class ProgressiveGAN(nn.Module):
         """The labels ``[N,k]`` (0/1) that latents ``z`` ``[N,D]`` carry on their first k axes."""
         return (z[:, :len(self.latent_labels)] > self.label_thresholds).float()
 
-    def forward(self, real: Tensor, step: int, attributes: Tensor | None = None) -> tuple[Tensor, Tensor, dict[str, float]]:
+    def forward(self, real: Tensor, step: int, attributes: Tensor | None = None,
+                teacher: Teacher | None = None) -> tuple[Tensor, Tensor, dict[str, float]]:
         """(discriminator loss, generator loss, metrics) for a batch of real images (and,
-        with labelled latent axes, their attributes ``[N,40]``)."""
+        with labelled latent axes, their attributes ``[N,40]``); with a ``teacher``, its
+        anchor in the generator's loss while its weight lasts."""
         lod = progressive_lod(step, self.phase_steps, self.generator.levels)
         self.generator.lod.fill_(lod)
         self.update_average(step)
@@ -195,6 +241,10 @@ class ProgressiveGAN(nn.Module):
             fake_error = F.binary_cross_entropy_with_logits(fake_logits, fake_labels)
             d_loss, g_loss = d_loss + real_error, g_loss + fake_error
             metrics |= {"label_error_real": real_error.item(), "label_error_fake": fake_error.item()}
+        if teacher is not None:     # logged after the fade too: how far the generator has left its teacher
+            anchor = (fake - _at_level(teacher.images(z), lod, self.generator.levels)).abs().mean()
+            g_loss = g_loss + teacher.weight_at(step) * anchor
+            metrics["teacher_l1"] = anchor.item()
         metrics |= {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
         return d_loss, g_loss, metrics
 
@@ -237,9 +287,11 @@ def _gradient_penalty(discriminator: Discriminator, real: Tensor, fake: Tensor, 
     return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
 
 
-def progressive_gan_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int) -> tuple[Tensor, dict[str, float]]:
-    """``common.train`` loss: the sum of both losses (each reaches only its own network)."""
-    d_loss, g_loss, metrics = model(batch[0], step, batch[1] if len(batch) > 1 else None)
+def progressive_gan_loss(model: nn.Module, batch: tuple[Tensor, ...], step: int,
+                         teacher: Teacher | None = None) -> tuple[Tensor, dict[str, float]]:
+    """``common.train`` loss: the sum of both losses (each reaches only its own network);
+    ``functools.partial(progressive_gan_loss, teacher=...)`` for a run with a teacher."""
+    d_loss, g_loss, metrics = model(batch[0], step, batch[1] if len(batch) > 1 else None, teacher)
     return d_loss + g_loss, metrics
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from functools import partial
 from typing import Any, ClassVar
 
 import torch
@@ -15,12 +16,17 @@ from ...data.celeba_names import CELEBA_ATTRIBUTES
 from ...data.synthfaces import SynthFaces
 from ...models.pggan import MAPPING_LR_MULTIPLIER, SYNTH_PGGAN, PGGANConfig
 from ...weights import Headline
-from ...weights.shipped import pggan_name
+from ...weights.shipped import load_vae, pggan_name
 from ..loop import LossFn
-from ..progressive_gan import R1_WEIGHT, ProgressiveGAN, progressive_gan_loss, sample_quality
+from ..progressive_gan import R1_WEIGHT, ProgressiveGAN, Teacher, progressive_gan_loss, sample_quality, teacher_rotation
 from .base import Recipe, train_config
 from .classifier import reading_classifier
 from .data_spec import DataSpec, RecipeError
+
+
+TEACHERS = ("vae",)
+TEACHER_WEIGHT = 10.0
+TEACHER_FACES = 10_000     # training faces whose teacher codes give its attribute directions
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +41,9 @@ class PGGANRecipe(Recipe):
     r1_weight: float = R1_WEIGHT
     latent_labels: tuple[str, ...] = ()      # attributes z's first axes carry (progressive_gan's docstring)
     label_loss: str = "projection"           # how the discriminator teaches them
+    teacher: str = ""                        # "vae": the shipped VAE's decoder anchors the start (progressive_gan)
+    teacher_weight: float = TEACHER_WEIGHT   # lambda_t, fading to 0 at teacher_steps
+    teacher_steps: int = 0                   # steps of its fade (from_options: half the run)
 
     model_name: ClassVar[str] = "pggan"
     default_steps: ClassVar[int] = 9000
@@ -48,8 +57,8 @@ class PGGANRecipe(Recipe):
                      gan_loss: str = "logistic", r1_weight: float = R1_WEIGHT,
                      channels: tuple[int, ...] | None = None, mapping_layers: int = 0,
                      mapping_lr: float = MAPPING_LR_MULTIPLIER, latent_labels: tuple[str, ...] = (),
-                     label_loss: str = "projection",
-                     steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
+                     label_loss: str = "projection", teacher: str = "", teacher_weight: float = TEACHER_WEIGHT,
+                     teacher_steps: int | None = None, steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
                      seed: int = 0, out: str | None = None, device: str | None = None,
                      data: DataSpec = DataSpec()) -> PGGANRecipe:
         steps, batch_size = cls.defaults(steps, batch_size)
@@ -62,11 +71,17 @@ class PGGANRecipe(Recipe):
         if unknown:
             raise RecipeError(f"--latent-labels {','.join(unknown)}: not an attribute of the data; "
                               f"choose among {', '.join(CELEBA_ATTRIBUTES)}")
+        if teacher not in ("", *TEACHERS):
+            raise RecipeError(f"--teacher {teacher}: choose among {', '.join(TEACHERS)}")
+        if teacher and size != 64:
+            raise RecipeError(f"--teacher {teacher}: the shipped VAE draws 64x64 faces, not {size}x{size}")
         gan = PGGANConfig(latent_dim=SYNTH_PGGAN.latent_dim, resolution=size,
                           channels=channels or SYNTH_PGGAN.channels[:levels], mapping_layers=mapping_layers,
                           mapping_lr=mapping_lr)
         return cls(gan=gan, phase_steps=phase_steps or max(1, steps // 10), gan_loss=gan_loss, r1_weight=r1_weight,
-                   latent_labels=tuple(latent_labels), label_loss=label_loss, data=data,
+                   latent_labels=tuple(latent_labels), label_loss=label_loss, teacher=teacher,
+                   teacher_weight=teacher_weight, teacher_steps=teacher_steps or (max(1, steps // 2) if teacher else 0),
+                   data=data,
                    train=train_config(steps, batch_size, lr or 1e-3, seed, out, device, betas=(0.0, 0.99),
                                        cosine=False))
 
@@ -75,7 +90,9 @@ class PGGANRecipe(Recipe):
         recipe = cls.from_options(phase_steps=train["phase_steps"], gan_loss=train["loss"],
                                   r1_weight=train.get("r1_weight", R1_WEIGHT),
                                   latent_labels=tuple(train.get("latent_labels", ())),
-                                  label_loss=train.get("label_loss", "projection"), **options)
+                                  label_loss=train.get("label_loss", "projection"),
+                                  teacher=train.get("teacher", ""), teacher_weight=train.get("teacher_weight", TEACHER_WEIGHT),
+                                  teacher_steps=train.get("teacher_steps", 0), **options)
         return replace(recipe, gan=PGGANConfig(**model))
 
     @property
@@ -97,7 +114,23 @@ class PGGANRecipe(Recipe):
             model.set_label_frequencies(shares)
 
     def loss(self, weights_dir: Path | None) -> LossFn:
-        return progressive_gan_loss
+        if not self.teacher:
+            return progressive_gan_loss
+        return partial(progressive_gan_loss, teacher=self._teacher(weights_dir))
+
+    def _teacher(self, weights_dir: Path | None) -> Teacher:
+        """The shipped VAE of the data, its latent turned so that its directions of the
+        labelled attributes (measured on ``TEACHER_FACES`` training faces) lie along z's
+        first axes."""
+        vae = load_vae("vanilla", data=self.data.name, folder=weights_dir)
+        faces = self.data.training(self.image_size)
+        rows = slice(0, min(len(faces), TEACHER_FACES))
+        with torch.no_grad():
+            codes = torch.cat([vae.encode(faces.images(slice(i, min(i + 500, rows.stop))))
+                               for i in range(0, rows.stop, 500)])
+        columns = [CELEBA_ATTRIBUTES.index(name) for name in self.latent_labels]
+        rotation = teacher_rotation(codes, torch.as_tensor(faces.attributes[rows][:, columns]).float(), self.train.seed)
+        return Teacher(vae, rotation, self.teacher_weight, self.teacher_steps)
 
     def shipped_module(self, model: nn.Module) -> nn.Module:
         return model.average
@@ -120,14 +153,21 @@ class PGGANRecipe(Recipe):
         return {"image_size": self.gan.resolution, "phase_steps": self.phase_steps, "gan_loss": self.gan_loss,
                 "r1_weight": self.r1_weight, "channels": tuple(self.gan.channels), "mapping_layers": self.gan.mapping_layers} | (
                     {"mapping_lr": self.gan.mapping_lr} if self.gan.mapping_layers else {}) | (
-                    {"latent_labels": self.latent_labels, "label_loss": self.label_loss} if self.latent_labels else {})
+                    {"latent_labels": self.latent_labels, "label_loss": self.label_loss} if self.latent_labels else {}) | (
+                    self._teacher_block())
+
+    def _teacher_block(self) -> dict:
+        return ({"teacher": self.teacher, "teacher_weight": self.teacher_weight, "teacher_steps": self.teacher_steps}
+                if self.teacher else {})
 
     def loss_block(self) -> dict:
         r1 = {"r1_weight": self.r1_weight} if self.r1_weight != R1_WEIGHT else {}
         labels = ({"latent_labels": list(self.latent_labels), "label_loss": self.label_loss}
                   if self.latent_labels else {})
-        return {"loss": self.gan_loss, "phase_steps": self.phase_steps, "betas": list(self.train.betas)} | r1 | labels
+        return ({"loss": self.gan_loss, "phase_steps": self.phase_steps, "betas": list(self.train.betas)} | r1 | labels
+                | self._teacher_block())
 
     def quick(self, steps: int | None = None) -> PGGANRecipe:
         shorter = super().quick(steps)
-        return replace(shorter, phase_steps=min(self.phase_steps, max(1, shorter.train.steps // 10)))
+        return replace(shorter, phase_steps=min(self.phase_steps, max(1, shorter.train.steps // 10)),
+                       teacher_steps=min(self.teacher_steps, max(1, shorter.train.steps // 2)) if self.teacher else 0)
