@@ -109,6 +109,23 @@ def test_damaged_checkpoints_are_explained_and_left_untouched(tmp_path, damage, 
     assert path.read_bytes() == before
 
 
+def test_a_checkpoint_written_with_other_settings_is_refused_and_the_same_settings_resume(tmp_path):
+    """``TrainConfig.made_by`` (a recipe's loss block, as an encoder's generator): a run into a
+    folder whose checkpoint recorded other settings stops with the differing keys named and
+    leaves the file as it was; with the same settings it resumes from the checkpoint's step."""
+    settings = {**TINY, "steps": 2, "out": str(tmp_path)}
+    train(AttributeClassifier(width=4), classifier_loss, _faces(), TrainConfig(made_by={"generator_sha256": "aa"}, **settings))
+    path = tmp_path / CHECKPOINT
+    before = path.read_bytes()
+    with pytest.raises(CheckpointError, match=r"written by a run with other settings \(generator_sha256\)"):
+        train(AttributeClassifier(width=4), classifier_loss, _faces(),
+              TrainConfig(made_by={"generator_sha256": "bb"}, **{**settings, "steps": 4}))
+    assert path.read_bytes() == before
+    history = train(AttributeClassifier(width=4), classifier_loss, _faces(),
+                    TrainConfig(made_by={"generator_sha256": "aa"}, **{**settings, "steps": 4}))
+    assert history.steps[0] <= 2 < history.steps[-1] == 4 and len(history.steps) == 2
+
+
 DDP_RUNNER = textwrap.dedent("""
     import json, os, sys, torch
     from common.data import SynthFaces

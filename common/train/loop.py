@@ -59,6 +59,8 @@ class TrainConfig:
     device: str | None = None     # None: CUDA when present
     progress: bool = True
     amp: bool = True              # mixed precision on a GPU (``mixed_precision``); False: fp32 everywhere
+    made_by: dict | None = field(default=None, hash=False)   # what the run trains against (a recipe's
+                                  # loss block): a checkpoint written with other settings is not resumed
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every"):
@@ -182,9 +184,12 @@ def to_device(batch: Any, device: torch.device) -> Any:
     return batch
 
 
-def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, History]:
+def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+                    made_by: dict | None = None) -> tuple[int, History]:
     """Restore model and optimizer from ``path``; returns (step, history). The file is
-    only read, never changed."""
+    only read, never changed. ``made_by``: the run's settings (``TrainConfig.made_by``); a
+    checkpoint that recorded others (an encoder trained against another generator, a GAN
+    with another loss) is refused rather than resumed."""
     try:
         state = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as error:  # truncated zip, not a torch file, unsafe pickle
@@ -193,6 +198,11 @@ def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
     if not isinstance(state, dict) or not {"model", "optimizer", "step"} <= set(state):
         raise CheckpointError(f"{path} is not a checkpoint of this training loop (keys: "
                               f"{sorted(state)[:5] if isinstance(state, dict) else type(state).__name__})")
+    recorded = (state.get("config") or {}).get("made_by")
+    if made_by is not None and recorded is not None and recorded != made_by:
+        differing = sorted(key for key in {*made_by, *recorded} if made_by.get(key) != recorded.get(key))
+        raise CheckpointError(f"{path} was written by a run with other settings ({', '.join(differing)}); it is "
+                              "left as it is: delete it to start afresh, or point --out elsewhere")
     try:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -346,7 +356,7 @@ class Checkpoints:
         """(step, history) of the checkpoint loaded into ``model`` and ``optimizer``, if there is one."""
         if self.path is None or not self.path.exists():
             return None
-        step, history = load_checkpoint(self.path, model, optimizer)
+        step, history = load_checkpoint(self.path, model, optimizer, self.config.made_by)
         self.saved_step = step
         return step, history
 

@@ -236,7 +236,8 @@ class Recipe:
         start = recipe.before_training(model, held_out, weights_dir)
         training = recipe.data.training(recipe.image_size)
         recipe.prepare(model, training)
-        history = train(model, loss, training, recipe.train, on_log=on_log, start=begun)
+        history = train(model, loss, training, replace(recipe.train, made_by=recipe.loss_block()), on_log=on_log,
+                        start=begun)
         recipe.finish(model, training)
         shipped = recipe.shipped_module(model).cpu().eval()
         metrics = {**recipe.evaluate(shipped, held_out, weights_dir), **start}
