@@ -9,7 +9,7 @@ One process, or ``torchrun --nproc_per_node=N -m common.train ...``::
     python -m common.train dfc --features classifier --steps 3000 --save
     python -m common.train glow --image-size 64 --batch-size 32 --steps 50000 --device cuda
     python -m common.train glow --image-size 64 --batch-size 32 --conditional --init-from glow_64.safetensors --steps 2000
-    python -m common.train pggan --latent-labels Smiling,Narrow_Eyes --label-loss classifier --steps 10000 --phase-steps 700 --batch-size 32 --save
+    python -m common.train pggan --latent-labels Smiling,Narrow_Eyes --label-loss classifier --teacher vae --steps 10000 --phase-steps 700 --batch-size 32 --save
     python -m common.train pggan --mapping-layers 4 --channels 128,128,64,64,64 --steps 9000
     python -m common.train vae --data celeba --celeba-root /data/celeba --steps 50000
 
