@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from ...arithmetic import encode_faces
 from ...data.celeba import CelebA
 from ...data.celeba_names import CELEBA_ATTRIBUTES
 from ...data.synthfaces import SynthFaces
@@ -125,9 +126,7 @@ class PGGANRecipe(Recipe):
         vae = load_vae("vanilla", data=self.data.name, folder=weights_dir)
         faces = self.data.training(self.image_size)
         rows = slice(0, min(len(faces), TEACHER_FACES))
-        with torch.no_grad():
-            codes = torch.cat([vae.encode(faces.images(slice(i, min(i + 500, rows.stop))))
-                               for i in range(0, rows.stop, 500)])
+        codes = encode_faces(vae, faces.images(rows))
         columns = [CELEBA_ATTRIBUTES.index(name) for name in self.latent_labels]
         rotation = teacher_rotation(codes, torch.as_tensor(faces.attributes[rows][:, columns]).float(), self.train.seed)
         return Teacher(vae, rotation, self.teacher_weight, self.teacher_steps)
