@@ -256,6 +256,6 @@ def test_the_teachers_anchor_pulls_the_generator_toward_its_faces_and_fades_to_n
     alone = gan(real, step=500)[1]
     torch.manual_seed(3)
     faded = gan(real, step=500, teacher=teacher)
-    assert float(faded[1]) == pytest.approx(float(alone)) and "teacher_l1" in faded[2]
+    assert faded[1].item() == pytest.approx(alone.item()) and "teacher_l1" in faded[2]
     with pytest.raises(ValueError, match="a teacher needs steps >= 1 and a positive weight"):
         Teacher(LinearTeacher(16), torch.eye(16), weight=0.0, steps=10)
