@@ -40,7 +40,8 @@ from common.train.recipes import DataSpec, PGGANRecipe
 from common.judge.scoreboard import EDITS, EditScorer
 from common.load_or_train import classifier_on_data
 
-# name: (what it is, recipe options, share of the budget's steps that costs the same CPU time)
+# name: (what it is, recipe options, share of the budget's steps that costs the same CPU time); an
+# option given as a function is one of the run's steps (``arm_options``)
 ARMS = {
     "z": ("today's design: z straight into the generator, widths 128-128-64-32-16", {}, 1.0),
     "w": ("4-layer mapping network z -> w, boundaries in w", {"mapping_layers": 4}, 1.0),
@@ -64,17 +65,32 @@ ARMS = {
                "its smile and narrow-eyes directions lie along z's first two axes (an L1 anchor of weight 10 "
                "fading to 0 over the first half of the run)",
                {"latent_labels": ("Smiling", "Narrow_Eyes"), "label_loss": "classifier", "teacher": "vae"}, 1.0),
+    "taught-held": ("taught, its anchor fading over the whole run instead of its first half (the generator stays "
+                    "nearer the VAE's layout, whose smile keeps the person, for longer)",
+                    {"latent_labels": ("Smiling", "Narrow_Eyes"), "label_loss": "classifier", "teacher": "vae",
+                     "teacher_steps": lambda steps: steps}, 1.0),
+    "taught-kept": ("taught whose auxiliary classifier also reads Male, Young, Pale_Skin and Bushy_Eyebrows (the "
+                    "identity factors' attributes) and whose generator keeps those readings when the labelled axes "
+                    "are drawn again (weight 1; a second generator pass, so 0.8 of the steps)",
+                    {"latent_labels": ("Smiling", "Narrow_Eyes"), "label_loss": "classifier", "teacher": "vae",
+                     "keep_labels": ("Male", "Young", "Pale_Skin", "Bushy_Eyebrows")}, 0.8),
 }
 BATCH = 32
 DOC = Path(__file__).resolve().parent.parent / "docs" / "pggan_design.md"
 KEPT_ROWS = DOC.with_suffix("")             # docs/pggan_design/ARM.json, boundary-inputs-ARM.json
 
 
+def arm_options(name: str, steps: int) -> dict[str, Any]:
+    """The arm's recipe options for a run of ``steps`` steps (those given as functions of the
+    run's steps evaluated)."""
+    return {key: value(steps) if callable(value) else value for key, value in ARMS[name][1].items()}
+
+
 def arm_recipe(name: str, budget: int, runs: Path) -> PGGANRecipe:
     """The arm's recipe: its share of ``budget`` steps, phases a tenth of them."""
     steps = round(budget * ARMS[name][2])
     return PGGANRecipe.from_options(steps=steps, batch_size=BATCH, phase_steps=max(1, steps // 10),
-                                    out=str(runs / name), data=DataSpec(), **ARMS[name][1])
+                                    out=str(runs / name), data=DataSpec(), **arm_options(name, steps))
 
 
 def finished_generator(recipe: PGGANRecipe) -> torch.nn.Module:

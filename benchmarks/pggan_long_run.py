@@ -26,7 +26,7 @@ from common.train.recipes import DataSpec, PGGANRecipe
 from common.weights import read_manifest
 from common.weights.shipped import load_pggan, pggan_name
 
-from pggan_design import ARMS, FORMATS, all_kept, kept, scored     # a sibling script: benchmarks/ is on the path when run
+from pggan_design import ARMS, FORMATS, all_kept, arm_options, kept, scored     # a sibling script: benchmarks/ is on the path when run
 
 RUN_FOLDERS = {"w-fast": "pggan-wfast", "labelled-ac": "pggan-labelled"}   # else pggan-ARM
 DOC = Path(__file__).resolve().parent.parent / "docs" / "pggan_long_run.md"
@@ -38,7 +38,7 @@ def long_run_recipe(arm: str, steps: int) -> PGGANRecipe:
     --phase-steps 700 --batch-size 32 --out RUN`` (the shipped generator's schedule)."""
     run = cache_dir() / RUN_FOLDERS.get(arm, f"pggan-{arm}")
     return PGGANRecipe.from_options(steps=steps, phase_steps=700, batch_size=32, out=str(run), data=DataSpec(),
-                                    **ARMS[arm][1])
+                                    **arm_options(arm, steps))
 
 
 def arm_row(arm: str, steps: int, judge: EditScorer, samples: int) -> dict:

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from common.data import SynthFaces
+from common.data.celeba_names import CELEBA_ATTRIBUTES
 from common.judge.classifier import AttributeClassifier, classifier_loss
 from common.train import CHECKPOINT, CheckpointError, TrainConfig, TrainingDiverged, train
 
@@ -290,6 +291,36 @@ def test_a_teacher_goes_from_the_command_line_to_the_manifest_and_back():
         PGGANRecipe.from_options(steps=4, image_size=32, teacher="vae")
     with pytest.raises(RecipeError, match="--teacher glow: choose among vae"):
         PGGANRecipe.from_options(steps=4, teacher="glow")
+
+
+def test_kept_labels_go_from_the_command_line_to_the_manifest_and_back():
+    """``--keep-labels`` (with ``--keep-weight``) is recorded in the train block and the
+    command, comes back from the manifest's blocks and gives the discriminator a logit per
+    kept attribute; a run without it records nothing of it; a kept label without labelled
+    axes taught by the classifier, one that is also labelled, or an unknown name is refused."""
+    from common.train.__main__ import build_parser, recipe_from_arguments
+    from common.train.recipes import PGGANRecipe, RecipeError
+
+    recipe = recipe_from_arguments(build_parser().parse_args(
+        ["pggan", "--steps", "4", "--image-size", "32", "--latent-labels", "Smiling", "--label-loss", "classifier",
+         "--keep-labels", "Male,Pale_Skin", "--keep-weight", "2"]))
+    assert (recipe.keep_labels, recipe.keep_weight) == (("Male", "Pale_Skin"), 2.0)
+    assert {key: recipe.train_block()[key] for key in ("keep_labels", "keep_weight")} == {
+        "keep_labels": ["Male", "Pale_Skin"], "keep_weight": 2.0}
+    assert "--keep-labels Male,Pale_Skin --keep-weight 2" in recipe.command()
+    rebuilt = PGGANRecipe.from_blocks(recipe.model_block(), recipe.train_block(), steps=4)
+    assert (rebuilt.keep_labels, rebuilt.keep_weight) == (recipe.keep_labels, recipe.keep_weight)
+    gan = rebuilt.build()
+    assert gan.kept_labels == (CELEBA_ATTRIBUTES.index("Male"), CELEBA_ATTRIBUTES.index("Pale_Skin"))
+    assert gan.discriminator.label_vectors.shape[0] == 3
+    plain = PGGANRecipe.from_options(steps=4, latent_labels=("Smiling",), label_loss="classifier")
+    assert "keep_labels" not in plain.train_block() and "--keep-labels" not in plain.command()
+    with pytest.raises(RecipeError, match="--keep-labels Male: needs --latent-labels with --label-loss classifier"):
+        PGGANRecipe.from_options(steps=4, latent_labels=("Smiling",), keep_labels=("Male",))
+    with pytest.raises(RecipeError, match="--keep-labels Smiling: already in --latent-labels"):
+        PGGANRecipe.from_options(steps=4, latent_labels=("Smiling",), label_loss="classifier", keep_labels=("Smiling",))
+    with pytest.raises(RecipeError, match="--keep-labels Pale: not an attribute of the data"):
+        PGGANRecipe.from_options(steps=4, latent_labels=("Smiling",), label_loss="classifier", keep_labels=("Pale",))
 
 
 def test_a_run_says_how_long_the_rest_will_take_after_timing_its_first_steps(tmp_path, capsys):

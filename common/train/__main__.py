@@ -32,7 +32,7 @@ from ..cli import attribute_names, channel_widths, crop_size, positive_number, w
 from ..config import SettingError
 from ..files import FolderError, WriteError
 from ..models.pggan import MAPPING_LR_MULTIPLIER
-from .progressive_gan import LABEL_LOSSES, R1_WEIGHT
+from .progressive_gan import KEEP_WEIGHT, LABEL_LOSSES, R1_WEIGHT
 from .recipes.pggan import TEACHER_WEIGHT, TEACHERS
 from ..models.vae import KINDS, UPSAMPLING
 from .recipes import RECIPES, DataSpec, Recipe, RecipeError
@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"pggan with --teacher: weight of its L1 anchor, fading to 0 (default {TEACHER_WEIGHT:g})")
     parser.add_argument("--teacher-steps", type=whole_number(1), default=None,
                         help="pggan with --teacher: steps over which the anchor fades (default half the run)")
+    parser.add_argument("--keep-labels", type=attribute_names, default=(),
+                        help="pggan with --label-loss classifier: attributes (e.g. Male,Pale_Skin) that the "
+                             "labelled axes must not change: the auxiliary classifier learns them too, and the "
+                             "generator keeps its reading of them when only the labelled axes are drawn again")
+    parser.add_argument("--keep-weight", type=positive_number, default=KEEP_WEIGHT,
+                        help=f"pggan with --keep-labels: weight of that term (default {KEEP_WEIGHT:g})")
     parser.add_argument("--width", type=whole_number(4), default=None,
                         help="encoder: channels of its first convolution (default 32)")
     parser.add_argument("--gan-loss", choices=("logistic", "wgan-gp"), default="logistic", help="pggan's loss")
@@ -126,7 +132,7 @@ MODEL_OPTIONS = {"classifier": ("image_size",), "vae": ("kind", "channels", "ups
                  "dfc": ("features", "channels"),
                  "glow": ("image_size", "coupling", "top_size", "conditional"), "pggan": ("image_size", "phase_steps", "gan_loss", "r1_weight", "channels",
                                    "mapping_layers", "mapping_lr", "latent_labels", "label_loss", "teacher",
-                                   "teacher_weight", "teacher_steps"),
+                                   "teacher_weight", "teacher_steps", "keep_labels", "keep_weight"),
                  "encoder": ("width",)}
 
 

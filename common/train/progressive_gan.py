@@ -19,7 +19,12 @@ used in one of two ways (``label_loss``): ``"projection"`` adds ``sum_k s_k l_k`
 does not show what its axes say is told apart; ``"classifier"`` trains the logits as an
 auxiliary classifier of the real faces' attributes and adds its cross-entropy on each fake
 and the fake's labels to the generator's loss (AC-GAN, Odena et al. 2017). Either way the
-generator learns to draw the attribute along that axis of z. Sampling stays
+generator learns to draw the attribute along that axis of z. *Kept labels* (``kept_labels``,
+with the classifier loss): the auxiliary classifier also learns attributes no axis carries
+(Male, skin, age), and the generator is asked to keep them when only the labelled axes
+change: with ``z'`` the same latent with its first k coordinates drawn again,
+``lambda_k mean |l_kept(G(z)) - l_kept(G(z'))|``, so the smile axis does not carry the
+person's sex or skin with it. Sampling stays
 ``z ~ N(0, I)``: the generator and its loading are unchanged, and InterFaceGAN's boundary,
 fitted from samples and a classifier as always, should find the axis again.
 
@@ -58,6 +63,7 @@ GP_WEIGHT = 10.0
 DRIFT = 0.001
 R1_WEIGHT = 10.0
 LABEL_LOSSES = ("projection", "classifier")
+KEEP_WEIGHT = 1.0
 
 
 class Teacher:
@@ -165,9 +171,11 @@ class ProgressiveGAN(nn.Module):
 
     def __init__(self, config: PGGANConfig, phase_steps: int, loss: str = "logistic",
                  average_beta: float = 0.995, r1_weight: float = R1_WEIGHT,
-                 latent_labels: tuple[int, ...] = (), label_loss: str = "projection") -> None:
+                 latent_labels: tuple[int, ...] = (), label_loss: str = "projection",
+                 kept_labels: tuple[int, ...] = (), keep_weight: float = KEEP_WEIGHT) -> None:
         """``latent_labels``: the data's attribute columns that z's first coordinates carry
-        (none: an unconditional GAN), taught by ``label_loss`` (the module's docstring)."""
+        (none: an unconditional GAN), taught by ``label_loss``; ``kept_labels``: columns
+        the labelled axes must not change, weighted ``keep_weight`` (the module's docstring)."""
         super().__init__()
         if loss not in ("wgan-gp", "logistic"):
             raise ValueError(f"loss must be 'wgan-gp' or 'logistic', got {loss!r}")
@@ -175,9 +183,14 @@ class ProgressiveGAN(nn.Module):
             raise ValueError(f"label_loss must be one of {', '.join(LABEL_LOSSES)}, got {label_loss!r}")
         if len(latent_labels) > config.latent_dim:
             raise ValueError(f"{len(latent_labels)} labelled axes do not fit a {config.latent_dim}-dim latent")
+        if kept_labels and (label_loss != "classifier" or not latent_labels):
+            raise ValueError("kept labels need labelled axes taught by the classifier loss")
+        if set(kept_labels) & set(latent_labels):
+            raise ValueError(f"columns {sorted(set(kept_labels) & set(latent_labels))} are both labelled and kept")
         self.generator = PGGANGenerator(config)
-        self.discriminator = Discriminator(tuple(config.channels), labels=len(latent_labels))
+        self.discriminator = Discriminator(tuple(config.channels), labels=len(latent_labels) + len(kept_labels))
         self.latent_labels, self.label_loss = latent_labels, label_loss
+        self.kept_labels, self.keep_weight = kept_labels, keep_weight
         if latent_labels:   # t_k: the label of axis k is z_k > t_k (set by set_label_frequencies)
             self.register_buffer("label_thresholds", torch.zeros(len(latent_labels)))
         self.average = copy.deepcopy(self.generator).requires_grad_(False)
@@ -217,7 +230,8 @@ class ProgressiveGAN(nn.Module):
         if self.latent_labels:
             if attributes is None:
                 raise ValueError("a GAN with labelled latent axes needs the real faces' attributes")
-            real_labels, fake_labels = attributes[:, list(self.latent_labels)].float(), self.latent_labels_of(z)
+            real_labels = attributes[:, list(self.latent_labels) + list(self.kept_labels)].float()
+            fake_labels = self.latent_labels_of(z)
         project = self.label_loss == "projection"
         real_shown, fake_shown = (real_labels, fake_labels) if project else (None, None)
         frozen = {k: v.detach() for k, v in self.discriminator.named_parameters()}
@@ -238,15 +252,29 @@ class ProgressiveGAN(nn.Module):
         metrics = {"lod": lod, "wasserstein": (d_real.mean() - d_fake.mean()).item()}
         if self.latent_labels and not project:      # AC-GAN: classify real faces, make fakes show their labels
             real_error = F.binary_cross_entropy_with_logits(real_logits, real_labels)
-            fake_error = F.binary_cross_entropy_with_logits(fake_logits, fake_labels)
+            fake_error = F.binary_cross_entropy_with_logits(fake_logits[:, :len(self.latent_labels)], fake_labels)
             d_loss, g_loss = d_loss + real_error, g_loss + fake_error
             metrics |= {"label_error_real": real_error.item(), "label_error_fake": fake_error.item()}
+        if self.kept_labels:
+            keep_gap = self._keep_gap(z, fake_logits, frozen, lod)
+            g_loss = g_loss + self.keep_weight * keep_gap
+            metrics["keep_gap"] = keep_gap.item()
         if teacher is not None:     # logged after the fade too: how far the generator has left its teacher
             anchor = (fake - _at_level(teacher.images(z), lod, self.generator.levels)).abs().mean()
             g_loss = g_loss + teacher.weight_at(step) * anchor
             metrics["teacher_l1"] = anchor.item()
         metrics |= {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
         return d_loss, g_loss, metrics
+
+    def _keep_gap(self, z: Tensor, fake_logits: Tensor, frozen: dict[str, Tensor], lod: float) -> Tensor:
+        """``mean |l_kept(G(z)) - l_kept(G(z'))|``: ``z [N,D]`` with its labelled coordinates
+        drawn again is ``z'``; ``fake_logits [N,k+m]`` are the discriminator's (``frozen``
+        parameters) logits of ``G(z)``, the last m those of the kept labels."""
+        k = len(self.latent_labels)
+        redrawn = torch.cat([torch.randn_like(z[:, :k]), z[:, k:]], dim=1)
+        _, logits = functional_call(self.discriminator, frozen, (self.generator.generate(redrawn), lod),
+                                    {"with_logits": True})
+        return (fake_logits[:, k:] - logits[:, k:]).abs().mean()
 
 
 def _at_level(images: Tensor, lod: float, levels: int) -> Tensor:

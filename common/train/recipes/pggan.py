@@ -19,7 +19,7 @@ from ...models.pggan import MAPPING_LR_MULTIPLIER, SYNTH_PGGAN, PGGANConfig
 from ...weights import Headline
 from ...weights.shipped import load_vae, pggan_name
 from ..loop import LossFn
-from ..progressive_gan import R1_WEIGHT, ProgressiveGAN, Teacher, progressive_gan_loss, sample_quality, teacher_rotation
+from ..progressive_gan import KEEP_WEIGHT, R1_WEIGHT, ProgressiveGAN, Teacher, progressive_gan_loss, sample_quality, teacher_rotation
 from .base import Recipe, train_config
 from .classifier import reading_classifier
 from .data_spec import DataSpec, RecipeError
@@ -45,6 +45,8 @@ class PGGANRecipe(Recipe):
     teacher: str = ""                        # "vae": the shipped VAE's decoder anchors the start (progressive_gan)
     teacher_weight: float = TEACHER_WEIGHT   # lambda_t, fading to 0 at teacher_steps
     teacher_steps: int = 0                   # steps of its fade (from_options: half the run)
+    keep_labels: tuple[str, ...] = ()        # attributes the labelled axes must not change (progressive_gan)
+    keep_weight: float = KEEP_WEIGHT         # lambda_k
 
     model_name: ClassVar[str] = "pggan"
     default_steps: ClassVar[int] = 9000
@@ -59,7 +61,8 @@ class PGGANRecipe(Recipe):
                      channels: tuple[int, ...] | None = None, mapping_layers: int = 0,
                      mapping_lr: float = MAPPING_LR_MULTIPLIER, latent_labels: tuple[str, ...] = (),
                      label_loss: str = "projection", teacher: str = "", teacher_weight: float = TEACHER_WEIGHT,
-                     teacher_steps: int | None = None, steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
+                     teacher_steps: int | None = None, keep_labels: tuple[str, ...] = (),
+                     keep_weight: float = KEEP_WEIGHT, steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
                      seed: int = 0, out: str | None = None, device: str | None = None,
                      data: DataSpec = DataSpec()) -> PGGANRecipe:
         steps, batch_size = cls.defaults(steps, batch_size)
@@ -68,10 +71,18 @@ class PGGANRecipe(Recipe):
         if channels is not None and len(channels) != levels:
             raise RecipeError(f"--channels {','.join(map(str, channels))}: a {size}x{size} generator has {levels} "
                               f"levels (4x4 .. {size}x{size}), so give {levels} widths")
-        unknown = [name for name in latent_labels if name not in CELEBA_ATTRIBUTES]
-        if unknown:
-            raise RecipeError(f"--latent-labels {','.join(unknown)}: not an attribute of the data; "
-                              f"choose among {', '.join(CELEBA_ATTRIBUTES)}")
+        for option, names in (("--latent-labels", latent_labels), ("--keep-labels", keep_labels)):
+            unknown = [name for name in names if name not in CELEBA_ATTRIBUTES]
+            if unknown:
+                raise RecipeError(f"{option} {','.join(unknown)}: not an attribute of the data; "
+                                  f"choose among {', '.join(CELEBA_ATTRIBUTES)}")
+        if keep_labels and (label_loss != "classifier" or not latent_labels):
+            raise RecipeError(f"--keep-labels {','.join(keep_labels)}: needs --latent-labels with --label-loss classifier "
+                              "(the auxiliary classifier reads the kept attributes)")
+        both = [name for name in keep_labels if name in latent_labels]
+        if both:
+            raise RecipeError(f"--keep-labels {','.join(both)}: already in --latent-labels; an attribute is carried "
+                              "by an axis or kept, not both")
         if teacher not in ("", *TEACHERS):
             raise RecipeError(f"--teacher {teacher}: choose among {', '.join(TEACHERS)}")
         if teacher and size != 64:
@@ -82,7 +93,7 @@ class PGGANRecipe(Recipe):
         return cls(gan=gan, phase_steps=phase_steps or max(1, steps // 10), gan_loss=gan_loss, r1_weight=r1_weight,
                    latent_labels=tuple(latent_labels), label_loss=label_loss, teacher=teacher,
                    teacher_weight=teacher_weight, teacher_steps=teacher_steps or (max(1, steps // 2) if teacher else 0),
-                   data=data,
+                   keep_labels=tuple(keep_labels), keep_weight=keep_weight, data=data,
                    train=train_config(steps, batch_size, lr or 1e-3, seed, out, device, betas=(0.0, 0.99),
                                        cosine=False))
 
@@ -93,7 +104,9 @@ class PGGANRecipe(Recipe):
                                   latent_labels=tuple(train.get("latent_labels", ())),
                                   label_loss=train.get("label_loss", "projection"),
                                   teacher=train.get("teacher", ""), teacher_weight=train.get("teacher_weight", TEACHER_WEIGHT),
-                                  teacher_steps=train.get("teacher_steps", 0), **options)
+                                  teacher_steps=train.get("teacher_steps", 0),
+                                  keep_labels=tuple(train.get("keep_labels", ())),
+                                  keep_weight=train.get("keep_weight", KEEP_WEIGHT), **options)
         return replace(recipe, gan=PGGANConfig(**model))
 
     @property
@@ -106,7 +119,9 @@ class PGGANRecipe(Recipe):
     def build(self) -> ProgressiveGAN:
         return ProgressiveGAN(self.gan, phase_steps=self.phase_steps, loss=self.gan_loss, r1_weight=self.r1_weight,
                               latent_labels=tuple(CELEBA_ATTRIBUTES.index(name) for name in self.latent_labels),
-                              label_loss=self.label_loss)
+                              label_loss=self.label_loss,
+                              kept_labels=tuple(CELEBA_ATTRIBUTES.index(name) for name in self.keep_labels),
+                              keep_weight=self.keep_weight)
 
     def prepare(self, model: nn.Module, training: SynthFaces | CelebA) -> None:
         """Labelled axes: each threshold from its attribute's share of the training faces."""
@@ -153,18 +168,22 @@ class PGGANRecipe(Recipe):
                 "r1_weight": self.r1_weight, "channels": tuple(self.gan.channels), "mapping_layers": self.gan.mapping_layers} | (
                     {"mapping_lr": self.gan.mapping_lr} if self.gan.mapping_layers else {}) | (
                     {"latent_labels": self.latent_labels, "label_loss": self.label_loss} if self.latent_labels else {}) | (
-                    self._teacher_block())
+                    self._teacher_block() | self._keep_block())
 
     def _teacher_block(self) -> dict:
         return ({"teacher": self.teacher, "teacher_weight": self.teacher_weight, "teacher_steps": self.teacher_steps}
                 if self.teacher else {})
+
+    def _keep_block(self) -> dict:
+        return {"keep_labels": self.keep_labels, "keep_weight": self.keep_weight} if self.keep_labels else {}
 
     def loss_block(self) -> dict:
         r1 = {"r1_weight": self.r1_weight} if self.r1_weight != R1_WEIGHT else {}
         labels = ({"latent_labels": list(self.latent_labels), "label_loss": self.label_loss}
                   if self.latent_labels else {})
         return ({"loss": self.gan_loss, "phase_steps": self.phase_steps, "betas": list(self.train.betas)} | r1 | labels
-                | self._teacher_block())
+                | self._teacher_block() | {key: list(value) if key == "keep_labels" else value
+                                           for key, value in self._keep_block().items()})
 
     def quick(self, steps: int | None = None) -> PGGANRecipe:
         shorter = super().quick(steps)
