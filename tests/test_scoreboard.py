@@ -123,3 +123,23 @@ def test_codes_to_edit_are_those_without_the_edit_or_else_the_least_edited():
     assert codes_to_edit(codes, everyone, smile, 2).flatten().tolist() == [5.0, 1.0]
     assert codes_to_edit(codes, torch.zeros(6), narrow, 3).shape == (3, 1)  # every face's eyes narrow
     assert codes_to_edit(codes, torch.tensor([0.1, 0.0, 0.2, 0.05, 0.25, 0.15]), narrow, 1).flatten().tolist() == [4.0]
+
+
+def test_attribute_margins_are_positive_where_the_attribute_holds_and_do_not_saturate():
+    """On SynthFaces, Smiling, Narrow_Eyes and Pose are the edits' factor readings past
+    their thresholds (positive on the faces the scoreboard says hold the edit), another
+    attribute is its logit (positive where its probability passes 0.5, and telling apart
+    any faces the probabilities tell apart)."""
+    from common.judge.scoreboard import attribute_margins
+
+    classifier, faces = load_classifier(), held_out_faces(n=400)
+    reading = classifier.read(faces.images(slice(None)))
+    margins = attribute_margins(classifier, reading, ["Smiling", "Narrow_Eyes", "Pose", "Male"])
+    judge = EditScorer(classifier, faces.images(slice(None)))
+    for name, spec in zip(("Smiling", "Narrow_Eyes", "Pose"), EDITS):
+        assert margins[name].shape == (400,)
+        assert torch.equal(margins[name] > 0, spec.present(judge.value(reading, spec)))
+    male = reading.probabilities[:, classifier.attribute("Male")]
+    assert torch.equal(margins["Male"] > 0, male > 0.5)
+    torch.testing.assert_close(torch.sigmoid(margins["Male"]), male)
+    assert margins["Male"].unique().numel() >= male.unique().numel()

@@ -39,6 +39,7 @@ class Reading(NamedTuple):
     probabilities: Tensor   # [N, A] probability of each attribute
     factors: Tensor         # [N, F] estimate of each SynthFaces factor (F = 0 on CelebA)
     features: Tensor        # [N, 8w] pooled features the head reads (the Frechet-distance space)
+    logits: Tensor          # [N, A] the attributes' logits (probabilities = sigmoid(logits), never saturated)
 
 
 class AttributeClassifier(nn.Module):
@@ -103,7 +104,7 @@ class AttributeClassifier(nn.Module):
 
     def read(self, x: Tensor, batch: int = 256) -> Reading:
         """What the classifier reads in faces ``x [N,3,H,W]``: ``Reading(probabilities [N,A],
-        factors [N,F], features [N,8w])`` from one pass, in eval mode, ``batch`` images at a
+        factors [N,F], features [N,8w], logits [N,A])`` from one pass, in eval mode, ``batch`` images at a
         time. The one way to get probabilities and the pooled features of the last stage (the
         Frechet-distance space); ``feature_maps`` gives each stage's spatial activations (the
         DFC-VAE's perceptual loss compares those)."""
@@ -115,7 +116,7 @@ class AttributeClassifier(nn.Module):
         pooled = torch.cat([features for features, _ in outputs]).to(x.device)
         out = torch.cat([head for _, head in outputs]).to(x.device)
         count = len(self.attributes)
-        return Reading(torch.sigmoid(out[:, :count]), out[:, count:], pooled)
+        return Reading(torch.sigmoid(out[:, :count]), out[:, count:], pooled, out[:, :count])
 
     def factor(self, name: str) -> int:
         """Column of factor ``name`` in ``read``'s ``factors``."""

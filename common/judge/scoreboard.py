@@ -79,6 +79,25 @@ def edits_for(data) -> tuple[EditSpec, ...]:
     return EDITS if hasattr(data, "factors") else CELEBA_EDITS
 
 
+def attribute_margins(classifier, reading: Reading, names: Sequence[str]) -> dict[str, Tensor]:
+    """``[N]`` per attribute of ``names``: how far each face of ``reading`` (the classifier's
+    reading) is past the attribute's threshold, positive where it holds. Where the classifier
+    reads factors (SynthFaces), an attribute that names one of ``EDITS`` (Smiling, Narrow_Eyes,
+    and ``"Pose"``) takes that edit's factor reading minus its threshold (signed as the
+    edit); any other its logit. Unlike probabilities these never saturate at 0 and 1, so the
+    2% most and least extreme faces InterFaceGAN separates are not drawn from ties."""
+    named = {spec.related[0] if spec.related else spec.name.capitalize(): spec for spec in EDITS}
+    margins = {}
+    for name in names:
+        spec = named.get(name) if classifier.factors else None
+        if spec is None:
+            margins[name] = reading.logits[:, classifier.attribute(name)]
+        else:
+            value = reading.factors[:, classifier.factor(spec.factor)] - spec.threshold
+            margins[name] = value if spec.above else -value
+    return margins
+
+
 def true_values(data, spec: EditSpec) -> Tensor:
     """``[N]`` the data's own value of what ``spec`` reads: the factor, or the 0/1 label."""
     if spec.reads == "factor":
