@@ -96,6 +96,31 @@ def test_late_fall_is_near_zero_on_a_plateau_and_large_while_the_loss_still_fall
     assert math.isnan(History([5], {"loss": [1.0]}).late_fall("loss", 0.2))
 
 
+def test_a_metric_that_starts_or_stops_stays_aligned_with_the_logged_steps(tmp_path):
+    """A metric measured only on some steps (a teacher's anchor that stops, a term that starts
+    late): the logger averages it over the steps that measured it, the history holds NaN at
+    the logs where it was absent, so every series stays as long as ``steps``, and it comes
+    back so from its file; its late fall ignores the gaps."""
+    from types import SimpleNamespace
+    from common.train.loop import Logger, save_history
+
+    history = History()
+    logger = Logger(history, SimpleNamespace(log_every=2, steps=8), bar=SimpleNamespace(update=lambda n: None,
+                    set_postfix=lambda **kw: None), on_log=None)
+    for step in range(1, 9):
+        metrics = {"loss": float(step)} | ({"anchor": 10.0 * step} if step <= 3 else {}) | (
+            {"late": -1.0} if step >= 6 else {})
+        logger.add(step, metrics)
+    assert history.steps == [2, 4, 6, 8]
+    assert history.values["loss"] == [1.5, 3.5, 5.5, 7.5]
+    assert history.values["anchor"][:2] == [15.0, 30.0] and all(math.isnan(v) for v in history.values["anchor"][2:])
+    assert all(math.isnan(v) for v in history.values["late"][:2]) and history.values["late"][2:] == [-1.0, -1.0]
+    save_history(history, tmp_path / "history.json")
+    again = read_history(tmp_path / "history.json")
+    assert again.steps == history.steps and len(again.values["anchor"]) == len(again.steps)
+    assert history.late_fall("late", 0.25) == 0.0
+
+
 
 def test_remeasuring_records_what_another_classifier_reads_and_keeps_the_weights(tmp_path, monkeypatch):
     monkeypatch.setattr(PGGANRecipe, "held_out_faces", 128)       # as many samples: a quick measurement

@@ -77,15 +77,18 @@ LATE_FRACTION = 0.2   # the plateau check compares the last fifth of a run with 
 
 @dataclass
 class History:
-    """Logged metrics: ``values[name][i]`` is the mean over the steps before ``steps[i]``."""
+    """Logged metrics: ``values[name][i]`` is the mean over the steps before ``steps[i]``, NaN
+    at the logs where ``name`` was not measured (a metric may start or stop during a run)."""
 
     steps: list[int] = field(default_factory=list)
     values: dict[str, list[float]] = field(default_factory=dict)
 
     def add(self, step: int, metrics: dict[str, float]) -> None:
-        self.steps.append(step)
+        for name in self.values.keys() - metrics.keys():
+            self.values[name].append(float("nan"))
         for name, value in metrics.items():
-            self.values.setdefault(name, []).append(value)
+            self.values.setdefault(name, [float("nan")] * len(self.steps)).append(value)
+        self.steps.append(step)
 
     def late_fall(self, name: str = "loss", fraction: float = LATE_FRACTION) -> float:
         """How much ``name`` still fell at the end: the relative drop of its mean from the
@@ -97,7 +100,7 @@ class History:
         before = (steps > end * (1 - 2 * fraction)) & ~last
         if not last.any() or not before.any():
             return float("nan")
-        earlier, later = values[before].double().mean(), values[last].double().mean()
+        earlier, later = values[before].double().nanmean(), values[last].double().nanmean()
         return float((earlier - later) / earlier.abs())
 
 
@@ -281,6 +284,7 @@ class Logger:
     first_step: int = 0
     where: torch.device | None = None
     sums: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)     # steps that measured each metric
     count: int = 0
     clock: float = 0.0
 
@@ -289,10 +293,11 @@ class Logger:
         self._time(step)
         for name, metric in (metrics or {}).items():
             self.sums[name] = self.sums.get(name, 0.0) + metric
+            self.counts[name] = self.counts.get(name, 0) + 1
         self.count += metrics is not None
         if (step % self.config.log_every == 0 or step == self.config.steps) and self.count:
-            self.history.add(step, {name: total / self.count for name, total in self.sums.items()})
-            self.sums, self.count = {}, 0
+            self.history.add(step, {name: total / self.counts[name] for name, total in self.sums.items()})
+            self.sums, self.counts, self.count = {}, {}, 0
             self.bar.set_postfix(loss=f"{self.history.values['loss'][-1]:.4g}")
             if self.on_log is not None:
                 self.on_log(step, self.history)

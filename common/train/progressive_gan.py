@@ -259,7 +259,7 @@ class ProgressiveGAN(nn.Module):
             keep_gap = self._keep_gap(z, fake_logits, frozen, lod)
             g_loss = g_loss + self.keep_weight * keep_gap
             metrics["keep_gap"] = keep_gap.item()
-        if teacher is not None:     # logged after the fade too: how far the generator has left its teacher
+        if teacher is not None and teacher.weight_at(step) > 0:
             anchor = (fake - _at_level(teacher.images(z), lod, self.generator.levels)).abs().mean()
             g_loss = g_loss + teacher.weight_at(step) * anchor
             metrics["teacher_l1"] = anchor.item()
