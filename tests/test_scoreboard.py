@@ -143,3 +143,25 @@ def test_attribute_margins_are_positive_where_the_attribute_holds_and_do_not_sat
     assert torch.equal(margins["Male"] > 0, male > 0.5)
     torch.testing.assert_close(torch.sigmoid(margins["Male"]), male)
     assert margins["Male"].unique().numel() >= male.unique().numel()
+
+
+def test_identity_shifts_tell_a_carried_factor_from_a_face_redrawn_at_random():
+    """Skin tone moved the same way on every face is a shift whose mean equals its size; face
+    width moved up on half the faces and down on the other half has mean 0 and a size; the
+    identity change is the mean of the sizes over the identity factors."""
+    from common.judge.classifier import Reading
+    from common.judge.scoreboard import IDENTITY_FACTORS
+
+    classifier, faces = load_classifier(), held_out_faces(n=200)
+    judge = EditScorer(classifier, faces.images(slice(None)))
+    before = classifier.read(faces.images(slice(0, 8)))
+    moved = before.factors.clone()
+    skin, width = classifier.factor("skin_tone"), classifier.factor("face_width")
+    moved[:, skin] -= 0.5 * judge.scale[skin]
+    moved[:, width] += torch.tensor([1.0, -1.0] * 4) * judge.scale[width]
+    after = Reading(before.probabilities, moved, before.features, before.logits)
+    shifts = judge.identity_shifts(before, after)
+    assert shifts["skin_tone"] == pytest.approx((-0.5, 0.5), abs=1e-5)
+    assert shifts["face_width"] == pytest.approx((0.0, 1.0), abs=1e-5)
+    assert shifts["jaw"] == (0.0, 0.0)
+    assert judge.identity_change(before, after) == pytest.approx(1.5 / len(IDENTITY_FACTORS), abs=1e-5)

@@ -220,8 +220,18 @@ class EditScorer:
         faces, in the real faces' standard deviations (SynthFaces; NaN without factors)."""
         if self.scale is None:
             return float("nan")
-        identity = [self.classifier.factor(name) for name in IDENTITY_FACTORS]
-        return float(((after.factors - before.factors).abs() / self.scale)[:, identity].mean())
+        return sum(mean_size for _, mean_size in self.identity_shifts(before, after).values()) / len(IDENTITY_FACTORS)
+
+    def identity_shifts(self, before: Reading, after: Reading) -> dict[str, tuple[float, float]]:
+        """Per identity factor (SynthFaces), ``(mean change, mean |change|)`` of its reading
+        between two readings of the same faces, in the real faces' standard deviations. Where
+        the two are alike the edit carries that factor (every face shifts the same way); a
+        mean near 0 beside a large mean size is the face redrawn at random."""
+        if self.scale is None:
+            raise ValueError("identity shifts need a classifier that reads SynthFaces' factors")
+        change = (after.factors - before.factors) / self.scale
+        return {name: (float(change[:, self.classifier.factor(name)].mean()),
+                       float(change[:, self.classifier.factor(name)].abs().mean())) for name in IDENTITY_FACTORS}
 
     def decoded(self, model, codes: Tensor) -> Reading:
         """The reading of ``codes [N,D]`` decoded by ``model``: the *before* of ``score``, which
