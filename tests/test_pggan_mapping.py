@@ -72,7 +72,7 @@ def test_samples_are_read_in_chunks_as_if_at_once(monkeypatch):
     class Reader:          # stands in for a EditScorer: its "reading" is the image mean
         def read(self, images):
             mean = images.mean(dim=(1, 2, 3))[:, None]
-            return type("Reading", (tuple,), {})((mean, mean * 2, mean * 3))
+            return type("Reading", (tuple,), {})((mean, mean * 2, mean * 3, mean * 4))
 
     import common.judge.gan_scores as scores
     generator = PGGANGenerator(MAPPED).eval()
