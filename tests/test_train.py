@@ -113,7 +113,8 @@ def test_damaged_checkpoints_are_explained_and_left_untouched(tmp_path, damage, 
 def test_a_checkpoint_written_with_other_settings_is_refused_and_the_same_settings_resume(tmp_path):
     """``TrainConfig.made_by`` (a recipe's loss block, as an encoder's generator): a run into a
     folder whose checkpoint recorded other settings stops with the differing keys named and
-    leaves the file as it was; with the same settings it resumes from the checkpoint's step."""
+    leaves the file as it was; with the same settings (however their lists were written) it
+    resumes from the checkpoint's step."""
     settings = {**TINY, "steps": 2, "out": str(tmp_path)}
     train(AttributeClassifier(width=4), classifier_loss, _faces(), TrainConfig(made_by={"generator_sha256": "aa"}, **settings))
     path = tmp_path / CHECKPOINT
@@ -125,6 +126,11 @@ def test_a_checkpoint_written_with_other_settings_is_refused_and_the_same_settin
     history = train(AttributeClassifier(width=4), classifier_loss, _faces(),
                     TrainConfig(made_by={"generator_sha256": "aa"}, **{**settings, "steps": 4}))
     assert history.steps[0] <= 2 < history.steps[-1] == 4 and len(history.steps) == 2
+    listed = {**settings, "out": str(tmp_path / "listed")}      # the same settings, a tuple written, a list read
+    train(AttributeClassifier(width=4), classifier_loss, _faces(), TrainConfig(made_by={"labels": ("Male",)}, **listed))
+    again = train(AttributeClassifier(width=4), classifier_loss, _faces(),
+                  TrainConfig(made_by={"labels": ["Male"]}, **{**listed, "steps": 4}))
+    assert again.steps[-1] == 4
 
 
 DDP_RUNNER = textwrap.dedent("""

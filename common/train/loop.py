@@ -187,6 +187,12 @@ def to_device(batch: Any, device: torch.device) -> Any:
     return batch
 
 
+def _as_json(settings: dict | None) -> dict | None:
+    """``settings`` as the manifest would store them (tuples as lists), so that the same
+    settings compare equal however they were written."""
+    return None if settings is None else json.loads(json.dumps(settings))
+
+
 def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
                     made_by: dict | None = None) -> tuple[int, History]:
     """Restore model and optimizer from ``path``; returns (step, history). The file is
@@ -201,7 +207,8 @@ def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
     if not isinstance(state, dict) or not {"model", "optimizer", "step"} <= set(state):
         raise CheckpointError(f"{path} is not a checkpoint of this training loop (keys: "
                               f"{sorted(state)[:5] if isinstance(state, dict) else type(state).__name__})")
-    recorded = (state.get("config") or {}).get("made_by")
+    recorded = _as_json((state.get("config") or {}).get("made_by"))
+    made_by = _as_json(made_by)
     if made_by is not None and recorded is not None and recorded != made_by:
         differing = sorted(key for key in {*made_by, *recorded} if made_by.get(key) != recorded.get(key))
         raise CheckpointError(f"{path} was written by a run with other settings ({', '.join(differing)}); it is "

@@ -175,15 +175,14 @@ class PGGANRecipe(Recipe):
                 if self.teacher else {})
 
     def _keep_block(self) -> dict:
-        return {"keep_labels": self.keep_labels, "keep_weight": self.keep_weight} if self.keep_labels else {}
+        return {"keep_labels": list(self.keep_labels), "keep_weight": self.keep_weight} if self.keep_labels else {}
 
     def loss_block(self) -> dict:
         r1 = {"r1_weight": self.r1_weight} if self.r1_weight != R1_WEIGHT else {}
         labels = ({"latent_labels": list(self.latent_labels), "label_loss": self.label_loss}
                   if self.latent_labels else {})
         return ({"loss": self.gan_loss, "phase_steps": self.phase_steps, "betas": list(self.train.betas)} | r1 | labels
-                | self._teacher_block() | {key: list(value) if key == "keep_labels" else value
-                                           for key, value in self._keep_block().items()})
+                | self._teacher_block() | self._keep_block())
 
     def quick(self, steps: int | None = None) -> PGGANRecipe:
         shorter = super().quick(steps)
