@@ -74,6 +74,9 @@ ARMS = {
                     "are drawn again (weight 1; a second generator pass, so 0.8 of the steps)",
                     {"latent_labels": ("Smiling", "Narrow_Eyes"), "label_loss": "classifier", "teacher": "vae",
                      "keep_labels": ("Male", "Young", "Pale_Skin", "Bushy_Eyebrows")}, 0.8),
+    "taught-kept-0.3": ("taught-kept with the keep term weighing 0.3",
+                        {"latent_labels": ("Smiling", "Narrow_Eyes"), "label_loss": "classifier", "teacher": "vae",
+                         "keep_labels": ("Male", "Young", "Pale_Skin", "Bushy_Eyebrows"), "keep_weight": 0.3}, 0.8),
 }
 BATCH = 32
 DOC = Path(__file__).resolve().parent.parent / "docs" / "pggan_design.md"
