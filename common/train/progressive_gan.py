@@ -259,9 +259,10 @@ class ProgressiveGAN(nn.Module):
             keep_gap = self._keep_gap(z, fake_logits, frozen, lod)
             g_loss = g_loss + self.keep_weight * keep_gap
             metrics["keep_gap"] = keep_gap.item()
-        if teacher is not None and teacher.weight_at(step) > 0:
+        anchor_weight = 0.0 if teacher is None else teacher.weight_at(step)
+        if anchor_weight > 0:
             anchor = (fake - _at_level(teacher.images(z), lod, self.generator.levels)).abs().mean()
-            g_loss = g_loss + teacher.weight_at(step) * anchor
+            g_loss = g_loss + anchor_weight * anchor
             metrics["teacher_l1"] = anchor.item()
         metrics |= {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
         return d_loss, g_loss, metrics
