@@ -149,9 +149,16 @@ def results_markdown(manifest: Mapping, results: Mapping) -> str:
                  + markdown_table(training_rows(manifest), {"MB": ".1f"})
                  + "\n\nThe commands that trained them:\n\n```bash\n"
                  + "\n".join(f"{entry['command']}  # {name}" for name, entry in manifest.items()) + "\n```")
-    parts.append("## Other generated tables\n\n- [PGGAN designs at equal CPU budget](pggan_design.md) "
-                 "(`python benchmarks/pggan_design.py`)")
+    parts.append("## Other generated tables\n\n" + "\n".join(f"- [{title}]({doc}) (`python benchmarks/{script}`)"
+                                                          for title, doc, script in OTHER_TABLES))
     return "\n\n".join(parts) + "\n"
+
+
+OTHER_TABLES = (("PGGAN designs at equal CPU budget", "pggan_design.md", "pggan_design.py"),
+                ("PGGAN designs trained long", "pggan_long_run.md", "pggan_long_run.py"),
+                ("Where the PGGAN's smile is", "pggan_smile_reach.md", "pggan_smile_reach.py"),
+                ("The PGGAN's labelled axes swept", "pggan_axis_sweep.md", "pggan_axis_sweep.py"),
+                ("PGGAN inversion: pivotal tuning", "pggan_inversion.md", "pggan_inversion.py"))   # title, doc, script
 
 
 RESULT_FORMATS = {"before": ".0%", "success": ".0%", "target change": "+.2f", "attribute": ".3f", "factor": ".2f",
