@@ -1,6 +1,7 @@
 """The README's first figures: one held-out face per method, its smile slider at -2, 0 and +2
 (``common.edit_figures``; for the VAE and the DFC-VAE also along the face's own look-alike
-vector, the panel's "each face's own vector"), and an animation of the same face in every
+vector, the panel's "each face's own vector"; for the PGGAN also along InterFaceGAN's
+conditional normal that holds the identity factors, notebook 05's "identity held"), and an animation of the same face in every
 method while one Smiling slider sweeps from -2 to +2 (``common.compare_panel``, notebook 05's
 one-slider panel), from the shipped weights (or, with ``CELEBA_ROOT`` set, the CelebA ones).
 Prints each reading as a table too.
@@ -22,10 +23,10 @@ import torch  # noqa: E402
 
 from common import face_data, plot  # noqa: E402
 from common.cli import whole_number  # noqa: E402
-from common.arithmetic import encode_faces  # noqa: E402
+from common.arithmetic import decode_faces, encode_faces  # noqa: E402
 from common.compare_panel import save_sweep_gif, sweep_frames  # noqa: E402
 from common.files import atomic_path  # noqa: E402
-from common.judge.scoreboard import EditScorer, edits_for, generator_direction  # noqa: E402
+from common.judge.scoreboard import EditScorer, edits_for, identity_readings, svm_direction  # noqa: E402
 from common.edit_figures import (FIGURE_DPI, STRENGTHS, Subject, encoder_subject, renderer_subject,  # noqa: E402
                              showcase_faces, showcase_figure, subject_strip)
 from common.load_or_train import classifier_on_data, glow_on_data, pggan_on_data, vae_on_data  # noqa: E402
@@ -62,9 +63,14 @@ def main(argv: list[str] | None = None) -> None:
             subjects[f"{name}, own vector"] = encoder_subject(model, train, test, smile, lookalikes=lookalikes,
                                                               train_codes=codes)
     gan = pggan_on_data()
-    direction = generator_direction(gan, gan.sample_latent(args.fit, seed=0), judge, smile)
+    samples = gan.sample_latent(args.fit, seed=0)
+    sample_reading = judge.read(decode_faces(gan, samples))
+    values = judge.value(sample_reading, smile)
     code = gan.encode(face, steps=args.inversion_steps)[0]     # its encoder's answer, refined, where one is shipped
-    subjects["PGGAN + InterFaceGAN"] = Subject(gan, code, direction)
+    subjects["PGGAN + InterFaceGAN"] = Subject(gan, code, svm_direction(samples, values, smile))
+    held = identity_readings(judge.classifier, sample_reading)  # the conditional normal, where factors are read
+    if held:
+        subjects["PGGAN + InterFaceGAN, identity held"] = Subject(gan, code, svm_direction(samples, values, smile, held))
     strips = {name: subject_strip(subject, face[0], judge, smile) for name, subject in subjects.items()}
 
     columns = ["face", *(f"{s:+g}" for s in STRENGTHS)]

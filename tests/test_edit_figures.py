@@ -104,13 +104,13 @@ def test_the_script_writes_the_readme_figure_from_the_shipped_weights(tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     for method in ("Renderer (truth)", "VAE", "VAE, own vector", "DFC-VAE", "DFC-VAE, own vector", "Glow (64x64, conditional)",
-                   "PGGAN + InterFaceGAN"):
+                   "PGGAN + InterFaceGAN", "PGGAN + InterFaceGAN, identity held"):
         assert method in done.stdout
     width, height = Image.open(out).size
-    assert width >= 4 * 128 and height >= 7 * 128
+    assert width >= 4 * 128 and height >= 8 * 128
     animation = Image.open(gif)
     assert animation.n_frames == 5 + 3                             # -2 .. +2 and back
-    assert animation.size[0] == 5 * 2 * 64                        # the five shared-vector rows, side by side
+    assert animation.size[0] == 6 * 2 * 64                        # the six shared-vector rows, side by side
     assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.png", "sweep.gif"]    # nothing half-written beside them
 
 

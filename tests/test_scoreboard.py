@@ -165,3 +165,33 @@ def test_identity_shifts_tell_a_carried_factor_from_a_face_redrawn_at_random():
     assert shifts["face_width"] == pytest.approx((0.0, 1.0), abs=1e-5)
     assert shifts["jaw"] == (0.0, 0.0)
     assert judge.identity_change(before, after) == pytest.approx(1.5 / len(IDENTITY_FACTORS), abs=1e-5)
+
+
+def test_a_held_reading_is_projected_out_of_the_svm_direction():
+    """Codes whose smile reading mixes axes 0 and 1 and whose skin reading is axis 1: the
+    plain normal leans on axis 1, so moving along it changes the skin; held, the normal keeps
+    only what the skin's boundary does not, and moving along it leaves that reading alone."""
+    from common.judge.scoreboard import svm_direction
+
+    torch.manual_seed(0)
+    codes = torch.randn(4000, 6)
+    smile, skin = codes[:, 0] + codes[:, 1], codes[:, 1]
+    plain = svm_direction(codes, smile, EDITS[0])
+    held = svm_direction(codes, smile, EDITS[0], held=[skin])
+    assert abs(float(plain.vector[1])) > 0.5
+    assert abs(float(held.vector[1])) < 0.1 and float(held.vector[0]) > 0.9
+    assert held.gap > 0
+
+
+def test_identity_readings_are_the_identity_factors_or_none():
+    from common.judge.scoreboard import IDENTITY_FACTORS, identity_readings
+
+    classifier, faces = load_classifier(), held_out_faces(n=50)
+    reading = classifier.read(faces.images(slice(None)))
+    readings = identity_readings(classifier, reading)
+    assert len(readings) == len(IDENTITY_FACTORS) and all(r.shape == (50,) for r in readings)
+    assert torch.equal(readings[-1], reading.factors[:, classifier.factor(IDENTITY_FACTORS[-1])])
+
+    class NoFactors:
+        factors = ()
+    assert identity_readings(NoFactors(), reading) == []

@@ -39,7 +39,7 @@ from torch import Tensor
 from ..arithmetic import decode_faces
 from ..data import attribute_index
 from ..direction import Direction, along, mean_difference
-from ..latent import lookalike_vectors, svm_boundary
+from ..latent import condition, lookalike_vectors, svm_boundary
 from .metrics import attribute_leakage, frechet_distance, success
 from .classifier import Reading
 
@@ -124,10 +124,20 @@ def sample_groups(values: Tensor, spec: EditSpec) -> Tensor:
     return holds
 
 
-def svm_direction(codes: Tensor, values: Tensor, spec: EditSpec) -> Direction:
-    """InterFaceGAN's boundary normal from the readings ``values [N]`` of ``codes``' faces."""
-    boundary = svm_boundary(codes, values if spec.above else -values)
-    return along(spec.name, boundary.normal, codes, sample_groups(values, spec))
+def svm_direction(codes: Tensor, values: Tensor, spec: EditSpec, held: Sequence[Tensor] = ()) -> Direction:
+    """InterFaceGAN's boundary normal from the readings ``values [N]`` of ``codes``' faces.
+    ``held``: readings ``[N]`` of the same faces to keep, each by its own boundary; the normal
+    is projected off theirs (InterFaceGAN's conditional edit, ``common.latent.condition``)."""
+    normal = svm_boundary(codes, values if spec.above else -values).normal
+    if held:
+        normal = condition(normal, *(svm_boundary(codes, kept).normal for kept in held))
+    return along(spec.name, normal, codes, sample_groups(values, spec))
+
+
+def identity_readings(classifier, reading: Reading) -> list[Tensor]:
+    """The identity factors' readings ``[N]`` in ``reading``: what an edit should hold
+    (``svm_direction``'s ``held``); none where the classifier reads no factors (CelebA)."""
+    return [reading.factors[:, classifier.factor(name)] for name in IDENTITY_FACTORS] if classifier.factors else []
 
 
 def group_directions(codes: Tensor, faces, specs: Sequence[EditSpec]) -> dict[str, Direction]:
