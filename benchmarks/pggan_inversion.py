@@ -83,8 +83,8 @@ def pivotal_tuning(generator: nn.Module, faces: Tensor, pivots: Tensor, features
 
 def scored(model: nn.Module, codes: Tensor, faces: Tensor, judge: EditScorer, direction: Direction, spec) -> dict:
     """One table row: the reconstruction against ``faces`` and the smile edit from it."""
-    before = judge.decoded(model, codes)
     drawn = model.decode(codes)
+    before = judge.read(drawn)
     one, two = (judge.score(model, codes, direction, spec, s, before=before) for s in (1.0, 2.0))
     return {"pixel MSE": float((drawn - faces).pow(2).mean()),
             "reconstruction identity change": judge.identity_change(judge.read(faces), before),

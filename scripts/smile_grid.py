@@ -1,10 +1,10 @@
 """The README's first figures: one held-out face per method, its smile slider at -2, 0 and +2
 (``common.edit_figures``; for the VAE and the DFC-VAE also along the face's own look-alike
 vector, the panel's "each face's own vector"; for the PGGAN also along InterFaceGAN's
-conditional normal that holds the identity factors, notebook 05's "identity held"), and an animation of the same face in every
-method while one Smiling slider sweeps from -2 to +2 (``common.compare_panel``, notebook 05's
-one-slider panel), from the shipped weights (or, with ``CELEBA_ROOT`` set, the CelebA ones).
-Prints each reading as a table too.
+conditional normal that holds the identity factors, notebook 05's "identity held"), and an
+animation of the same face in every method while one Smiling slider sweeps from -2 to +2
+(``common.compare_panel``, notebook 05's one-slider panel), from the shipped weights (or,
+with ``CELEBA_ROOT`` set, the CelebA ones). Prints each reading as a table too.
 
     python scripts/smile_grid.py                      # writes docs/smile_grid.png and docs/smile_sweep.gif
     python scripts/smile_grid.py --out /tmp/grid.png --gif /tmp/sweep.gif --fit 2000
