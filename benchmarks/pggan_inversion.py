@@ -35,6 +35,7 @@ from common import face_data, plot
 from common.direction import Direction
 from common.edit_figures import showcase_faces
 from common.files import atomic_path
+from common.judge.classifier import Reading
 from common.judge.scoreboard import EditScorer, edits_for, generator_direction
 from common.load_or_train import classifier_on_data, pggan_on_data
 from common.models.inversion import Features, feature_distance
@@ -61,6 +62,7 @@ def pivotal_tuning(generator: nn.Module, faces: Tensor, pivots: Tensor, features
     optimizer = torch.optim.Adam(tuned.parameters(), lr=lr)
     with torch.no_grad():
         target_maps = features(faces)
+        at_pivots = generator(pivots)         # the edit path's reference: what the generator draws there
     for _ in tqdm(range(steps), desc=f"pivotal tuning ({locality})", leave=False):
         drawn = tuned(pivots)
         loss = (drawn - faces).pow(2).mean() + feature_distance(features, drawn, target_maps)
@@ -72,7 +74,7 @@ def pivotal_tuning(generator: nn.Module, faces: Tensor, pivots: Tensor, features
         else:
             moved = direction.moved(pivots, torch.rand(len(pivots), 1) * 6 - 3)
             with torch.no_grad():
-                change = generator(moved) - generator(pivots)
+                change = generator(moved) - at_pivots
             loss = loss + ((tuned(moved) - drawn) - change).pow(2).mean()
         optimizer.zero_grad()
         loss.backward()
@@ -81,13 +83,15 @@ def pivotal_tuning(generator: nn.Module, faces: Tensor, pivots: Tensor, features
     return tuned.requires_grad_(False)
 
 
-def scored(model: nn.Module, codes: Tensor, faces: Tensor, judge: EditScorer, direction: Direction, spec) -> dict:
-    """One table row: the reconstruction against ``faces`` and the smile edit from it."""
+def scored(model: nn.Module, codes: Tensor, faces: Tensor, face_reading: Reading, judge: EditScorer,
+           direction: Direction, spec) -> dict:
+    """One table row: the reconstruction against ``faces`` (read by ``judge`` as
+    ``face_reading``) and the smile edit from it."""
     drawn = model.decode(codes)
     before = judge.read(drawn)
     one, two = (judge.score(model, codes, direction, spec, s, before=before) for s in (1.0, 2.0))
     return {"pixel MSE": float((drawn - faces).pow(2).mean()),
-            "reconstruction identity change": judge.identity_change(judge.read(faces), before),
+            "reconstruction identity change": judge.identity_change(face_reading, before),
             "smile success at 1": one["success"], "smile success at 2": two["success"],
             "edit identity change at 1": one["identity change"]}
 
@@ -113,7 +117,9 @@ def main() -> None:
     for locality in ("far", "edit path"):
         models[f"pivotal tuning, {locality}"] = pivotal_tuning(generator, faces, pivots, features, args.steps,
                                                                args.lr, locality, direction, args.radius)
-    rows = [{"inversion": name, **scored(model, pivots, faces, judge, direction, smile)} for name, model in models.items()]
+    face_reading = judge.read(faces)
+    rows = [{"inversion": name, **scored(model, pivots, faces, face_reading, judge, direction, smile)}
+            for name, model in models.items()]
     print(plot.text_table(rows, FORMATS))
     rows_shown, labels = [], []
     for k in range(2):
